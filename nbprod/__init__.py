@@ -1,0 +1,9 @@
+"""nbprod: take Jupyter notebooks to production.
+
+Export tagged cells to a package with tests, run notebooks with parameters
+and keep an audit trail of every run, and ship through a quality gate.
+"""
+
+from nbprod._version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,3 @@
+"""The version of nbprod, kept in step with package.json."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""``nbprod export``: notebooks to modules and tests (being written)."""

@@ -1,0 +1,248 @@
+"""Project configuration: ``[tool.nbprod]`` in the user's ``pyproject.toml``.
+
+Every setting has a default, so a folder of notebooks with no configuration at
+all still works: the package is named after the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbprod.errors import ConfigError, Location
+
+DEFAULT_DATABASE = "sqlite:///.nbprod/history.db"
+#: the folder, below the project root, where nbprod keeps its own state
+STATE_DIR = ".nbprod"
+
+
+def identifier(name: str) -> str:
+    """Turn a file or folder name into a Python identifier.
+
+    Leading ordering numbers are dropped, as data scientists number their
+    notebooks: ``01_Data-Prep`` becomes ``data_prep``.
+
+    Parameters
+    ----------
+    name : str
+        A file stem or folder name.
+
+    Returns
+    -------
+    str
+        A lower-case identifier (``module`` when nothing usable remains).
+    """
+    text = re.sub(r"^[\d_\-. ]+", "", name.strip())
+    text = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_").lower()
+    text = re.sub(r"_+", "_", text)
+    if not text:
+        return "module"
+    if text[0].isdigit():
+        text = f"m_{text}"
+    return text
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Settings of the quality gate (``[tool.nbprod.gate]``)."""
+
+    lint: tuple[str, ...] = ("black", "ruff")
+    smoke: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """Settings of ``nbprod push`` (``[tool.nbprod.push]``)."""
+
+    remote: str = "origin"
+    branch: str | None = None
+    strip_outputs: bool = True
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Where a project keeps its notebooks, package, tests, runs and history.
+
+    Parameters
+    ----------
+    root : Path
+        The project folder (the one holding ``pyproject.toml``).
+    package : str
+        Import name of the package that modules are exported into.
+    source : str
+        Folder holding the package, relative to root ("" for a flat layout).
+    notebooks : str
+        Folder of the notebooks, relative to root.
+    tests : str
+        Folder of the generated tests, relative to root.
+    runs : str
+        Folder of the output notebooks of runs, relative to root.
+    database : str
+        SQLAlchemy URL of the run history; a relative SQLite path is relative
+        to root.
+    """
+
+    root: Path
+    package: str
+    source: str = ""
+    notebooks: str = "notebooks"
+    tests: str = "tests"
+    runs: str = "runs"
+    database: str = DEFAULT_DATABASE
+    gate: GateConfig = field(default_factory=GateConfig)
+    push: PushConfig = field(default_factory=PushConfig)
+    #: True when the settings came from a ``[tool.nbprod]`` table
+    configured: bool = False
+
+    @property
+    def package_dir(self) -> Path:
+        """The folder of the package's top-level ``__init__.py``."""
+        return self.root / self.source / self.package.replace(".", "/")
+
+    @property
+    def tests_dir(self) -> Path:
+        """The folder the generated tests go to."""
+        return self.root / self.tests
+
+    @property
+    def notebooks_dir(self) -> Path:
+        """The folder of the notebooks (the root when it has no such folder)."""
+        folder = self.root / self.notebooks
+        return folder if folder.is_dir() else self.root
+
+    @property
+    def runs_dir(self) -> Path:
+        """The folder the output notebooks of runs go to."""
+        return self.root / self.runs
+
+    @property
+    def state_dir(self) -> Path:
+        """The folder of nbprod's own state (history, export manifest)."""
+        return self.root / STATE_DIR
+
+    @property
+    def database_url(self) -> str:
+        """The history's SQLAlchemy URL, with a relative SQLite path made absolute."""
+        url = os.environ.get("NBPROD_DATABASE_URL") or self.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str((self.root / rest).resolve())
+        return url
+
+    def relpath(self, path: Path) -> str:
+        """Return ``path`` relative to the project root when it is inside it."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def find_project_root(start: Path) -> Path | None:
+    """Return the nearest folder at or above ``start`` whose pyproject has ``[tool.nbprod]``."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and "[tool.nbprod" in pyproject.read_text("utf-8"):
+            return candidate
+    return None
+
+
+def _table(data: dict[str, Any], key: str, where: Location) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[tool.nbprod.{key}] must be a table", where)
+    return value
+
+
+def _text(data: dict[str, Any], key: str, default: str, where: Location) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"tool.nbprod.{key} must be a string, not {type(value).__name__}", where
+        )
+    return value
+
+
+def load_config(start: Path | str = ".") -> ProjectConfig:
+    """Load the configuration of the project that holds ``start``.
+
+    The project root is the nearest folder at or above ``start`` with a
+    ``[tool.nbprod]`` table in its ``pyproject.toml``; without one, ``start``
+    itself (or its folder, for a file) with every setting at its default.
+
+    Parameters
+    ----------
+    start : Path or str
+        A folder or file inside the project.
+
+    Returns
+    -------
+    ProjectConfig
+        The settings, defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        When the pyproject is not valid TOML or a setting has the wrong type.
+    """
+    start = Path(start)
+    root = find_project_root(start)
+    if root is None:
+        folder = start.resolve()
+        root = folder if folder.is_dir() else folder.parent
+        return ProjectConfig(root=root, package=identifier(root.name))
+    pyproject = root / "pyproject.toml"
+    where = Location(str(pyproject))
+    try:
+        data = tomllib.loads(pyproject.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"pyproject.toml is not valid TOML: {exc}", where) from None
+    table = data.get("tool", {}).get("nbprod", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.nbprod] must be a table", where)
+    gate = _table(table, "gate", where)
+    push = _table(table, "push", where)
+    smoke = gate.get("smoke", {})
+    if not isinstance(smoke, dict) or not all(isinstance(v, dict) for v in smoke.values()):
+        raise ConfigError(
+            "tool.nbprod.gate.smoke must map notebook paths to parameter tables",
+            where,
+        )
+    lint = gate.get("lint", list(GateConfig.lint))
+    if not isinstance(lint, list) or not all(isinstance(v, str) for v in lint):
+        raise ConfigError("tool.nbprod.gate.lint must be a list of tool names", where)
+    strip = push.get("strip_outputs", True)
+    if not isinstance(strip, bool):
+        raise ConfigError("tool.nbprod.push.strip_outputs must be true or false", where)
+    branch = push.get("branch")
+    if branch is not None and not isinstance(branch, str):
+        raise ConfigError("tool.nbprod.push.branch must be a string", where)
+    project_name = data.get("project", {}).get("name", root.name)
+    package = _text(table, "package", identifier(str(project_name)), where)
+    if not all(part.isidentifier() for part in package.split(".")):
+        raise ConfigError(
+            f"tool.nbprod.package {package!r} is not a Python import name", where
+        )
+    return ProjectConfig(
+        root=root,
+        package=package,
+        source=_text(table, "source", "", where),
+        notebooks=_text(table, "notebooks", "notebooks", where),
+        tests=_text(table, "tests", "tests", where),
+        runs=_text(table, "runs", "runs", where),
+        database=_text(table, "database", DEFAULT_DATABASE, where),
+        gate=GateConfig(lint=tuple(lint), smoke=smoke),
+        push=PushConfig(
+            remote=_text(push, "remote", "origin", where),
+            branch=branch,
+            strip_outputs=strip,
+        ),
+        configured=True,
+    )

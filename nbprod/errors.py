@@ -1,0 +1,145 @@
+"""The one error hierarchy of nbprod.
+
+Every problem a user can cause (a bad notebook, a bad parameter, a stale export)
+is an :class:`NbprodError` carrying a one-line message, an optional location and
+a hint. Front doors map the class to an exit code (CLI) or an HTTP status
+(server) in one place each, so no traceback ever reaches a user for bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, and optionally a cell and a line in it.
+
+    Parameters
+    ----------
+    path : str
+        The file, relative to the project root when possible.
+    cell : int or None
+        Zero-based index of the cell in the notebook.
+    cell_id : str or None
+        The nbformat cell id, when the cell has one.
+    line : int or None
+        One-based line number inside the cell (or the file).
+    """
+
+    path: str
+    cell: int | None = None
+    cell_id: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        text = self.path
+        if self.cell is not None:
+            text += f", cell {self.cell + 1}"
+        if self.line is not None:
+            text += f", line {self.line}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the location as a JSON-ready mapping."""
+        return {
+            "path": self.path,
+            "cell": self.cell,
+            "cell_id": self.cell_id,
+            "line": self.line,
+        }
+
+
+class NbprodError(Exception):
+    """A problem the user can fix, with where it is and what to do.
+
+    Parameters
+    ----------
+    message : str
+        One line saying what is wrong.
+    location : Location or None
+        Where the problem is.
+    hint : str or None
+        What to do about it.
+    """
+
+    #: exit code of the command line for this kind of error
+    exit_code = 2
+    #: HTTP status of the server for this kind of error
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as the JSON shape shared by the CLI and the server."""
+        return {
+            "message": self.message,
+            "location": self.location.to_dict() if self.location else None,
+            "hint": self.hint,
+        }
+
+
+class NotebookError(NbprodError):
+    """A notebook that cannot be read or is not a usable notebook."""
+
+    http_status = 422
+
+
+class ConfigError(NbprodError):
+    """A project configuration that is malformed."""
+
+    http_status = 422
+
+
+class ExportError(NbprodError):
+    """Export problems that stop anything from being written."""
+
+    http_status = 422
+
+
+class HandEditedError(NbprodError):
+    """Generated files were edited by hand since nbprod last wrote them."""
+
+    http_status = 409
+
+    def __init__(self, paths: list[str]) -> None:
+        names = ", ".join(paths)
+        super().__init__(
+            f"generated file(s) edited by hand since the last export: {names}",
+            hint="move your edits into the notebook, or pass --force to overwrite them",
+        )
+        self.paths = paths
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with the list of hand-edited files."""
+        data = super().to_dict()
+        data["files"] = self.paths
+        return data
+
+
+class ParameterError(NbprodError):
+    """Run parameters that do not fit the notebook's parameters cell."""
+
+    http_status = 422
+
+
+class NotFoundError(NbprodError):
+    """A run, batch or file that does not exist."""
+
+    http_status = 404

@@ -1,0 +1,79 @@
+"""Reading notebooks, turning every way a file can be unusable into one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from nbprod.errors import Location, NotebookError
+
+
+def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
+    """Read and validate a notebook in nbformat 4.
+
+    Parameters
+    ----------
+    path : Path or str
+        The ``.ipynb`` file.
+    require_code : bool
+        When True, a notebook without a single code cell is an error.
+
+    Returns
+    -------
+    NotebookNode
+        The notebook, as nbformat reads it (version 4).
+
+    Raises
+    ------
+    NotebookError
+        When the file is missing, is not JSON, is not a notebook, is in an old
+        nbformat, fails validation, or has no code cells.
+    """
+    path = Path(path)
+    where = Location(str(path))
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise NotebookError("no such notebook", where) from None
+    except IsADirectoryError:
+        raise NotebookError("is a folder, not a notebook", where) from None
+    except UnicodeDecodeError:
+        raise NotebookError(
+            "is not a notebook: not UTF-8 text", where, "open it in JupyterLab and save it again"
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            where,
+            "the file is damaged; restore it from git or a checkpoint",
+        ) from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookError(
+            "is not a notebook: the JSON has no 'cells'", where, "pass a .ipynb file"
+        )
+    major = data.get("nbformat")
+    if major != 4:
+        raise NotebookError(
+            f"is in nbformat {major}, nbprod reads nbformat 4",
+            where,
+            "convert it with `jupyter nbconvert --to notebook --inplace` or open and save it in JupyterLab",
+        )
+    nb = nbformat.from_dict(data)
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        field = "/".join(str(part) for part in exc.absolute_path) or "notebook"
+        message = str(exc.message).splitlines()[0]
+        raise NotebookError(
+            f"is not a valid notebook: {field}: {message}",
+            where,
+            "open it in JupyterLab and save it again",
+        ) from None
+    if require_code and not any(cell.cell_type == "code" for cell in nb.cells):
+        raise NotebookError("has no code cells", where, "add code cells and tag them")
+    return nb
