@@ -116,6 +116,7 @@ class ExportError(NbprodError):
 class HandEditedError(NbprodError):
     """Generated files were edited by hand since nbprod last wrote them."""
 
+    exit_code = 1
     http_status = 409
 
     def __init__(self, paths: list[str]) -> None:
@@ -143,3 +144,48 @@ class NotFoundError(NbprodError):
     """A run, batch or file that does not exist."""
 
     http_status = 404
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding about a notebook or file that does not stop the program.
+
+    Parameters
+    ----------
+    severity : str
+        ``error`` (blocks the work), ``warning`` or ``note``.
+    message : str
+        One line saying what is wrong.
+    location : Location
+        Where it is.
+    hint : str or None
+        What to do about it.
+    """
+
+    severity: str
+    message: str
+    location: Location
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.severity}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        """Rebuild a problem from :meth:`to_dict`'s mapping."""
+        return cls(
+            data["severity"],
+            data["message"],
+            Location(**data["location"]),
+            data.get("hint"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the problem as a JSON-ready mapping."""
+        return {
+            "severity": self.severity,
+            "message": self.message,
+            "location": self.location.to_dict(),
+            "hint": self.hint,
+        }

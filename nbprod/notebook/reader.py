@@ -42,7 +42,9 @@ def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
         raise NotebookError("is a folder, not a notebook", where) from None
     except UnicodeDecodeError:
         raise NotebookError(
-            "is not a notebook: not UTF-8 text", where, "open it in JupyterLab and save it again"
+            "is not a notebook: not UTF-8 text",
+            where,
+            "open it in JupyterLab and save it again",
         ) from None
     try:
         data = json.loads(text)
@@ -52,7 +54,7 @@ def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
             where,
             "the file is damaged; restore it from git or a checkpoint",
         ) from None
-    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
         raise NotebookError(
             "is not a notebook: the JSON has no 'cells'", where, "pass a .ipynb file"
         )
@@ -63,7 +65,8 @@ def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
             where,
             "convert it with `jupyter nbconvert --to notebook --inplace` or open and save it in JupyterLab",
         )
-    nb = nbformat.from_dict(data)
+    # reads() (not from_dict) also joins multi-line sources stored as lists of lines
+    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:

@@ -1,0 +1,388 @@
+"""What a cell defines, imports and uses, read from its AST.
+
+The export rules (hidden state, imports to pull in, side effects) all rest on
+one question per cell: which module-level names does it bind, and which names
+does it read that it did not bind itself before? Names read inside function
+bodies are *deferred*: they are looked up when the function is called, so a
+later cell may define them; names read at the top level are looked up when the
+module is imported, in notebook order.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+#: names every module has without defining them
+MODULE_NAMES = frozenset(dir(builtins)) | {
+    "__file__",
+    "__name__",
+    "__doc__",
+    "__spec__",
+}
+
+
+@dataclass(frozen=True)
+class Use:
+    """A name a cell reads without having bound it earlier in the cell."""
+
+    name: str
+    line: int
+    #: True when read inside a function body, i.e. at call time, not import time
+    deferred: bool
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """One name bound by a top-level import, as a stand-alone statement."""
+
+    name: str
+    statement: str
+    line: int
+
+
+@dataclass
+class CellSymbols:
+    """The module-level names of one cell.
+
+    Attributes
+    ----------
+    defines : dict
+        Names bound at module level (other than by hoistable imports), with
+        the line of their first binding.
+    imports : dict
+        Names bound by top-level ``import`` statements, which export hoists.
+    import_lines : set
+        Lines taken by those import statements.
+    uses : list of Use
+        Names read that the cell did not bind before reading them.
+    side_effects : list of tuple
+        ``(line, text)`` of top-level statements that do work at import time.
+    public : list of str
+        Public functions, classes and assigned names, in order (for ``__all__``).
+    has_action : bool
+        True when the cell does more than define names (asserts, calls, loops).
+    future_imports : list of str
+        ``from __future__`` statements.
+    star_import : bool
+        True when the cell has ``from x import *`` (its names are unknowable).
+    """
+
+    defines: dict[str, int] = field(default_factory=dict)
+    imports: dict[str, ImportBinding] = field(default_factory=dict)
+    import_lines: set[int] = field(default_factory=set)
+    uses: list[Use] = field(default_factory=list)
+    side_effects: list[tuple[int, str]] = field(default_factory=list)
+    public: list[str] = field(default_factory=list)
+    has_action: bool = False
+    future_imports: list[str] = field(default_factory=list)
+    star_import: bool = False
+
+    @property
+    def bound(self) -> set[str]:
+        """Every module-level name the cell binds."""
+        return set(self.defines) | set(self.imports)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_DEFINITIONS = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+)
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    """Names bound by an assignment target (unpacking included, attributes not)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
+
+
+def _import_names(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
+    """``(bound name, stand-alone statement)`` for each alias of an import."""
+    pairs = []
+    for alias in node.names:
+        if isinstance(node, ast.Import):
+            bound = alias.asname or alias.name.split(".")[0]
+            text = f"import {alias.name}" + (
+                f" as {alias.asname}" if alias.asname else ""
+            )
+        else:
+            module = "." * node.level + (node.module or "")
+            bound = alias.asname or alias.name
+            text = f"from {module} import {alias.name}" + (
+                f" as {alias.asname}" if alias.asname else ""
+            )
+        pairs.append((bound, text))
+    return pairs
+
+
+def _local_bindings(body: list[ast.stmt]) -> set[str]:
+    """Names a function body binds locally, not looking into nested scopes."""
+    names: set[str] = set()
+    declared_global: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared_global.update(node.names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(bound for bound, _ in _import_names(node))
+        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
+            isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name
+        ):
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        stack.extend(ast.iter_child_nodes(node))
+    return names - declared_global
+
+
+def _argument_names(args: ast.arguments) -> set[str]:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every += [arg for arg in (args.vararg, args.kwarg) if arg is not None]
+    return {arg.arg for arg in every}
+
+
+def _argument_loads(args: ast.arguments) -> list[ast.AST]:
+    """Defaults and annotations: evaluated when the ``def`` runs, not when called."""
+    nodes: list[ast.AST] = [
+        *args.defaults,
+        *(d for d in args.kw_defaults if d is not None),
+    ]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every += [arg for arg in (args.vararg, args.kwarg) if arg is not None]
+    nodes += [arg.annotation for arg in every if arg.annotation is not None]
+    return nodes
+
+
+class _Reader:
+    """Collects the free names read by expressions, scope by scope."""
+
+    def __init__(self) -> None:
+        self.found: list[Use] = []
+
+    def visit(self, node: ast.AST, scopes: list[set[str]], deferred: bool) -> None:
+        """Record free name reads under ``node`` given the enclosing local scopes."""
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load) and not any(node.id in s for s in scopes):
+                self.found.append(Use(node.id, node.lineno, deferred))
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for item in [*node.decorator_list, *_argument_loads(node.args)]:
+                self.visit(item, scopes, deferred)
+            if node.returns is not None:
+                self.visit(node.returns, scopes, deferred)
+            self.function_body(node.args, node.body, scopes)
+            return
+        if isinstance(node, ast.Lambda):
+            for item in _argument_loads(node.args):
+                self.visit(item, scopes, deferred)
+            self.visit(node.body, [*scopes, _argument_names(node.args)], True)
+            return
+        if isinstance(node, ast.ClassDef):
+            for item in [*node.decorator_list, *node.bases, *node.keywords]:
+                self.visit(item, scopes, deferred)
+            # A class body runs now; its own names are not visible in its methods.
+            class_names = _local_bindings(node.body)
+            for statement in node.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.visit(statement, scopes, deferred)
+                else:
+                    self.visit(statement, [*scopes, class_names], deferred)
+            return
+        if isinstance(node, _COMPREHENSIONS):
+            generators = node.generators
+            # The first iterable is evaluated in the enclosing scope.
+            self.visit(generators[0].iter, scopes, deferred)
+            inner = [*scopes, {n for g in generators for n in _target_names(g.target)}]
+            for number, generator in enumerate(generators):
+                if number:
+                    self.visit(generator.iter, inner, deferred)
+                for condition in generator.ifs:
+                    self.visit(condition, inner, deferred)
+            parts = (
+                [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            )
+            for part in parts:
+                self.visit(part, inner, deferred)
+            return
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            # `x += 1` reads x before it writes it.
+            name = node.target.id
+            if not any(name in s for s in scopes):
+                self.found.append(Use(name, node.lineno, deferred))
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, scopes, deferred)
+
+    def function_body(
+        self, args: ast.arguments, body: list[ast.stmt], scopes: list[set[str]]
+    ) -> None:
+        """Record the globals a function body reads (at call time)."""
+        local = _argument_names(args) | _local_bindings(body)
+        for statement in body:
+            self.visit(statement, [*scopes, local], True)
+
+
+def _summary(node: ast.AST, source: str) -> str:
+    text = ast.get_source_segment(source, node) or ast.unparse(node)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and (isinstance(node.value.value, str) or node.value.value is Ellipsis)
+    )
+
+
+def analyze_cell(code: str) -> CellSymbols:
+    """Read what one cell binds, imports and uses.
+
+    Parameters
+    ----------
+    code : str
+        Plain Python (IPython syntax already removed).
+
+    Returns
+    -------
+    CellSymbols
+        The cell's module-level names.
+
+    Raises
+    ------
+    SyntaxError
+        When ``code`` is not valid Python.
+    """
+    tree = ast.parse(code)
+    symbols = CellSymbols()
+    bound_so_far: set[str] = set()
+    reader = _Reader()
+
+    def bind(names: list[str] | set[str], line: int) -> None:
+        for name in names:
+            if name not in symbols.imports:
+                symbols.defines.setdefault(name, line)
+            bound_so_far.add(name)
+
+    def read(node: ast.AST) -> None:
+        reader.found = []
+        reader.visit(node, [], False)
+        for use in reader.found:
+            if use.deferred or use.name not in bound_so_far:
+                symbols.uses.append(use)
+
+    def statement(node: ast.stmt, nested: bool) -> None:
+        line = node.lineno
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                symbols.future_imports.append(ast.unparse(node))
+                symbols.import_lines.update(range(line, (node.end_lineno or line) + 1))
+                return
+            if any(alias.name == "*" for alias in node.names):
+                symbols.star_import = True
+                bind([], line)
+                return
+            pairs = _import_names(node)
+            if nested:
+                bind([name for name, _ in pairs], line)
+                return
+            # Hoisted imports stay out of bound_so_far on purpose: reads of their
+            # names remain uses, so the plan keeps exactly the imports that are used.
+            for name, text in pairs:
+                symbols.imports.setdefault(name, ImportBinding(name, text, line))
+            symbols.import_lines.update(range(line, (node.end_lineno or line) + 1))
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            read(node)
+            bind([node.name], line)
+            if not nested and not node.name.startswith("_"):
+                symbols.public.append(node.name)
+            return
+        if isinstance(node, (ast.If, ast.While)):
+            read(node.test)
+            for child in [*node.body, *node.orelse]:
+                statement(child, True)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            read(node.iter)
+            bind(_target_names(node.target), line)
+            for child in [*node.body, *node.orelse]:
+                statement(child, True)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                read(item.context_expr)
+                if item.optional_vars is not None:
+                    bind(_target_names(item.optional_vars), line)
+            for child in node.body:
+                statement(child, True)
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            for child in node.body:
+                statement(child, True)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    read(handler.type)
+                if handler.name:
+                    bind([handler.name], handler.lineno)
+                for child in handler.body:
+                    statement(child, True)
+            for child in [*node.orelse, *node.finalbody]:
+                statement(child, True)
+        else:
+            read(node)
+            names = _local_bindings([node])
+            bind(sorted(names), line)
+            if not nested and isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
+                for target in targets:
+                    for name in _target_names(target):
+                        if not name.startswith("_") and name not in symbols.public:
+                            symbols.public.append(name)
+
+    for node in tree.body:
+        statement(node, False)
+        if _is_docstring(node):
+            continue
+        if not isinstance(node, _DEFINITIONS):
+            symbols.has_action = True
+        is_main_guard = isinstance(node, ast.If) and "__main__" in ast.unparse(
+            node.test
+        )
+        if isinstance(
+            node, (ast.Expr, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+        ):
+            symbols.side_effects.append((node.lineno, _summary(node, code)))
+        elif isinstance(node, ast.If) and not is_main_guard:
+            for child in node.body:
+                if isinstance(child, ast.Expr) and not _is_docstring(child):
+                    symbols.side_effects.append((child.lineno, _summary(child, code)))
+    # A deferred read of a name the cell binds anywhere at module level is resolved
+    # inside the cell, whatever the order.
+    symbols.uses = [
+        use for use in symbols.uses if not (use.deferred and use.name in bound_so_far)
+    ]
+    return symbols

@@ -1,0 +1,599 @@
+"""The export plan of one notebook: which files it makes, with what content, and its problems.
+
+Planning reads and checks; it never writes. The plan is what ``nbprod export``
+writes, what ``--check`` compares with the disk and what the JupyterLab panel
+shows as a live preview.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+
+from nbprod.config import ProjectConfig
+from nbprod.errors import Problem
+from nbprod.export.analysis import (
+    MODULE_NAMES,
+    CellSymbols,
+    ImportBinding,
+    analyze_cell,
+)
+from nbprod.export.render import (
+    Chunk,
+    black_mode,
+    docstring_from_markdown,
+    marker,
+    render_file,
+    test_function_name,
+)
+from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
+from nbprod.notebook.ipython import make_plain
+from nbprod.notebook.reader import read_notebook
+
+SHIPPED = (Role.EXPORT, Role.EXPORT_INTERNAL, Role.TEST)
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """A file an export writes.
+
+    Parameters
+    ----------
+    path : Path
+        Where it goes.
+    kind : str
+        ``module``, ``tests`` or ``package`` (an ``__init__.py``).
+    content : str
+        Its full text.
+    create_only : bool
+        True for package ``__init__.py`` files: written when missing, never
+        overwritten (users put their own code there).
+    """
+
+    path: Path
+    kind: str
+    content: str
+    create_only: bool = False
+
+
+@dataclass(frozen=True)
+class CellRole:
+    """A code cell's role as the plan sees it, for reports and the UI."""
+
+    index: int
+    cell_id: str | None
+    role: str
+    module: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the role as a JSON-ready mapping."""
+        return {
+            "index": self.index,
+            "cell_id": self.cell_id,
+            "role": self.role,
+            "module": self.module,
+        }
+
+
+@dataclass
+class ExportPlan:
+    """What exporting one notebook would write, and what is wrong with it.
+
+    Attributes
+    ----------
+    notebook : Path
+        The notebook.
+    name : str
+        Its path relative to the project root.
+    module : str
+        The full dotted name of its module (``churn.features``).
+    cells : list of CellRole
+        Every code cell's role.
+    files : list of GeneratedFile
+        The files to write; empty when the plan has errors.
+    problems : list of Problem
+        Errors (nothing may be written), warnings and notes.
+    """
+
+    notebook: Path
+    name: str
+    module: str
+    cells: list[CellRole] = field(default_factory=list)
+    files: list[GeneratedFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem is an error."""
+        return not any(problem.severity == "error" for problem in self.problems)
+
+    def to_dict(self, config: ProjectConfig | None = None) -> dict[str, Any]:
+        """Return the plan as JSON, file paths relative to the project root."""
+        relative = config.relpath if config else str
+        return {
+            "notebook": self.name,
+            "module": self.module,
+            "cells": [cell.to_dict() for cell in self.cells],
+            "files": [
+                {"path": relative(f.path), "kind": f.kind, "content": f.content}
+                for f in self.files
+            ],
+            "problems": [problem.to_dict() for problem in self.problems],
+            "ok": self.ok,
+        }
+
+
+@dataclass
+class _Prepared:
+    """A code cell with its plain code and symbols (None when unreadable)."""
+
+    cell: Cell
+    code: str
+    symbols: CellSymbols | None
+    module: str | None = None
+
+
+class _Planner:
+    """Applies the export rules to one notebook's cells."""
+
+    def __init__(self, nb: NotebookNode, path: Path, config: ProjectConfig) -> None:
+        self.nb = nb
+        self.path = path
+        self.config = config
+        self.name = config.relpath(path)
+        self.problems: list[Problem] = []
+        cells = classify_cells(nb, self.name)
+        self.module = notebook_module(nb, path, cells)
+        self.cells = [self._prepare(cell) for cell in cells]
+        self.star_import = any(p.symbols and p.symbols.star_import for p in self.cells)
+
+    # -- reporting ---------------------------------------------------------
+
+    def _report(
+        self,
+        severity: str,
+        message: str,
+        cell: Cell,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problems.append(
+            Problem(severity, message, cell.location(self.name, line), hint)
+        )
+
+    def _cell_label(self, cell: Cell) -> str:
+        return f"cell {cell.index + 1}"
+
+    # -- reading -----------------------------------------------------------
+
+    def _prepare(self, cell: Cell) -> _Prepared:
+        plain = make_plain(cell.source)
+        shipped = cell.role in SHIPPED
+        module = None
+        if cell.role.exported:
+            module = cell.module or self.module
+            if not all(part.isidentifier() for part in module.split(".")):
+                self._report("error", f"{module!r} is not a valid module name", cell)
+        if shipped:
+            for line, text in plain.dropped:
+                self._report(
+                    "note",
+                    f"`{text}` only sets up the notebook session: left out",
+                    cell,
+                    line,
+                )
+            for line, text in plain.ipython:
+                self._report(
+                    "error",
+                    f"IPython syntax `{text}` cannot go into a Python file",
+                    cell,
+                    line,
+                    f"move it to an untagged cell, or write it in plain Python; "
+                    f"a {cell.role.value} cell must be plain Python",
+                )
+            if plain.syntax_error:
+                line, message = plain.syntax_error
+                self._report(
+                    "error",
+                    f"syntax error: {message}",
+                    cell,
+                    line,
+                    "fix the code in the cell",
+                )
+            if plain.ipython or plain.syntax_error:
+                return _Prepared(cell, plain.code, None, module)
+        code = plain.code
+        if plain.ipython:
+            # Exploration cells may use magics; blank them to still learn what they define.
+            lines = code.splitlines()
+            for line, _ in plain.ipython:
+                lines[line - 1] = ""
+            code = "\n".join(lines)
+        try:
+            symbols = analyze_cell(code)
+        except SyntaxError:
+            symbols = None
+        return _Prepared(cell, code, symbols, module)
+
+    # -- rules ---------------------------------------------------------------
+
+    def _definers(self, name: str) -> list[_Prepared]:
+        return [p for p in self.cells if p.symbols and name in p.symbols.defines]
+
+    def _import_for(self, name: str, before: int) -> ImportBinding | None:
+        """The import that binds ``name``: the nearest one above the cell, else the first below."""
+        found = [
+            (p.cell.index, p.symbols.imports[name])
+            for p in self.cells
+            if p.symbols and name in p.symbols.imports
+        ]
+        if not found:
+            return None
+        above = [item for item in found if item[0] <= before]
+        return (above[-1] if above else found[0])[1]
+
+    def _hidden_state(
+        self,
+        user: _Prepared,
+        name: str,
+        line: int,
+        definers: list[_Prepared],
+        target: str,
+    ) -> None:
+        definer = definers[0].cell
+        label = self._cell_label(definer)
+        if definer.role is Role.PARAMETERS:
+            what, hint = (
+                "the parameters cell",
+                f"pass `{name}` as an argument: parameters cells are never exported",
+            )
+        elif definer.role is Role.NONE:
+            what, hint = (
+                "not exported",
+                f"tag {label} `{target}`, or pass `{name}` as an argument",
+            )
+        else:
+            what, hint = f"a {definer.role.value} cell", f"pass `{name}` as an argument"
+        self._report(
+            "error",
+            f"`{name}` is used here but defined only in {label}, which is {what}",
+            user.cell,
+            line,
+            hint,
+        )
+
+    def _undefined(self, user: _Prepared, name: str, line: int) -> None:
+        self._report(
+            "error",
+            f"`{name}` is not defined in any cell of the notebook",
+            user.cell,
+            line,
+            "define or import it in an exported cell",
+        )
+
+    def plan(self) -> ExportPlan:
+        """Check every shipped cell and render the files."""
+        full = f"{self.config.package}.{self.module}"
+        plan = ExportPlan(self.path, self.name, full)
+        plan.cells = [
+            CellRole(
+                p.cell.index,
+                p.cell.cell_id,
+                p.cell.role.value,
+                f"{self.config.package}.{p.module}" if p.module else None,
+            )
+            for p in self.cells
+        ]
+        exported = [p for p in self.cells if p.module is not None]
+        tests = [p for p in self.cells if p.cell.role is Role.TEST]
+        if not exported and not tests:
+            plan.problems = self.problems
+            return plan
+        modules: dict[str, list[_Prepared]] = {}
+        for prepared in exported:
+            modules.setdefault(prepared.module or self.module, []).append(prepared)
+        owner = {
+            name: p.module
+            for p in reversed(exported)
+            if p.symbols
+            for name in p.symbols.defines
+        }
+        module_imports = {
+            name: self._check_module_cells(name, cells, owner)
+            for name, cells in modules.items()
+        }
+        test_imports = self._check_tests(tests, owner)
+        if any(problem.severity == "error" for problem in self.problems):
+            plan.problems = self.problems
+            return plan
+        for module_name, cells in modules.items():
+            plan.files.append(
+                self._module_file(module_name, cells, module_imports[module_name])
+            )
+        plan.files.extend(self._package_files(modules))
+        if tests:
+            plan.files.append(self._test_file(tests, test_imports))
+        plan.problems = self.problems
+        return plan
+
+    def _check_module_cells(
+        self, module: str, cells: list[_Prepared], owner: dict[str, str | None]
+    ) -> list[str]:
+        """Check a module's cells for hidden state; return the imports it needs."""
+        imports: dict[str, str] = {}
+        defined: set[str] = set()
+        for prepared in cells:
+            symbols = prepared.symbols
+            if symbols is None:
+                continue
+            for use in symbols.uses:
+                name = use.name
+                if name in defined:
+                    continue
+                binding = self._import_for(name, prepared.cell.index)
+                if binding is not None:
+                    imports[binding.statement] = binding.statement
+                    continue
+                other = owner.get(name)
+                if other is not None and other != module:
+                    text = f"from {self.config.package}.{other} import {name}"
+                    imports[text] = text
+                    continue
+                if other == module:
+                    if not use.deferred:
+                        later = next(
+                            p for p in cells if p.symbols and name in p.symbols.defines
+                        )
+                        self._report(
+                            "error",
+                            f"`{name}` is used here at import time but defined later, in {self._cell_label(later.cell)}",
+                            prepared.cell,
+                            use.line,
+                            f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
+                        )
+                    continue
+                if name in MODULE_NAMES or self.star_import:
+                    continue
+                definers = self._definers(name)
+                if definers:
+                    self._hidden_state(prepared, name, use.line, definers, "export")
+                else:
+                    self._undefined(prepared, name, use.line)
+            defined |= symbols.defines.keys()
+            for line, text in symbols.side_effects:
+                self._report(
+                    "warning",
+                    f"`{text}` runs every time the module is imported",
+                    prepared.cell,
+                    line,
+                    "move it to an untagged cell, or inside a function",
+                )
+        self._unused_imports(cells)
+        return self._ordered(imports)
+
+    def _unused_imports(self, cells: list[_Prepared]) -> None:
+        """Note the imports of exported cells that the module's code never uses."""
+        used = {use.name for p in cells if p.symbols for use in p.symbols.uses}
+        for prepared in cells:
+            for name, binding in (
+                prepared.symbols.imports.items() if prepared.symbols else ()
+            ):
+                if name not in used:
+                    self._report(
+                        "note",
+                        f"`{binding.statement}` is not used by exported code: left out",
+                        prepared.cell,
+                        binding.line,
+                    )
+
+    def _check_tests(
+        self, tests: list[_Prepared], owner: dict[str, str | None]
+    ) -> list[str]:
+        """Check test cells; return the imports the test file needs."""
+        imports: dict[str, str] = {}
+        setup: set[str] = set()
+        local: dict[str, _Prepared] = {}
+        for prepared in tests:
+            symbols = prepared.symbols
+            if symbols is None:
+                continue
+            for use in symbols.uses:
+                name = use.name
+                if name in setup:
+                    continue
+                binding = self._import_for(name, prepared.cell.index)
+                if binding is not None:
+                    imports[binding.statement] = binding.statement
+                elif name in owner:
+                    text = f"from {self.config.package}.{owner[name]} import {name}"
+                    imports[text] = text
+                elif name in local:
+                    definer = local[name].cell
+                    self._report(
+                        "error",
+                        f"`{name}` is defined in {self._cell_label(definer)}, a test with assertions, so it is local to that test",
+                        prepared.cell,
+                        use.line,
+                        f"split {self._cell_label(definer)}: definitions in one test cell, assertions in the next",
+                    )
+                elif name in MODULE_NAMES or self.star_import:
+                    continue
+                elif any(p.symbols and name in p.symbols.defines for p in tests):
+                    later = next(
+                        p for p in tests if p.symbols and name in p.symbols.defines
+                    )
+                    self._report(
+                        "error",
+                        f"`{name}` is used before {self._cell_label(later.cell)} defines it",
+                        prepared.cell,
+                        use.line,
+                        f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
+                    )
+                else:
+                    definers = self._definers(name)
+                    if definers:
+                        self._hidden_state(prepared, name, use.line, definers, "test")
+                    else:
+                        self._undefined(prepared, name, use.line)
+            if symbols.has_action:
+                local.update(dict.fromkeys(symbols.defines, prepared))
+            else:
+                setup |= symbols.defines.keys()
+        return self._ordered(imports)
+
+    @staticmethod
+    def _ordered(imports: dict[str, str]) -> list[str]:
+        """Sorted import lines, ``import x`` first, one ``from m import a, b`` per module."""
+        plain = sorted(text for text in imports if not text.startswith("from "))
+        names: dict[str, list[str]] = {}
+        for text in imports:
+            if text.startswith("from "):
+                module, _, name = text[5:].partition(" import ")
+                names.setdefault(module, []).append(name)
+        grouped = [
+            f"from {module} import {', '.join(sorted(names[module]))}"
+            for module in sorted(names)
+        ]
+        return plain + grouped
+
+    # -- rendering -----------------------------------------------------------
+
+    def _code(self, prepared: _Prepared) -> str:
+        """The cell's code without directives and hoisted imports."""
+        symbols = prepared.symbols
+        skip = {d.line for d in prepared.cell.directives}
+        if symbols is not None:
+            skip |= symbols.import_lines
+        lines = [
+            line
+            for number, line in enumerate(prepared.code.splitlines(), start=1)
+            if number not in skip
+        ]
+        return "\n".join(lines).strip("\n")
+
+    def _chunk(self, prepared: _Prepared, test_name: str | None = None) -> Chunk | None:
+        code = self._code(prepared)
+        if not code.strip():
+            return None
+        cell = prepared.cell
+        return Chunk(marker(self.name, cell.index, cell.cell_id), code, test_name)
+
+    def _docstring(self) -> str | None:
+        for cell in self.nb.cells:
+            if cell.cell_type == "markdown":
+                return docstring_from_markdown(cell.source)
+        return None
+
+    def _future(self, cells: list[_Prepared]) -> list[str]:
+        return sorted(
+            {text for p in cells if p.symbols for text in p.symbols.future_imports}
+        )
+
+    def _module_file(
+        self, module: str, cells: list[_Prepared], imports: list[str]
+    ) -> GeneratedFile:
+        names: list[str] | None = []
+        for prepared in cells:
+            if prepared.symbols is None:
+                continue
+            if "__all__" in prepared.symbols.defines:
+                names = None
+                break
+            if prepared.cell.role is Role.EXPORT:
+                names += [n for n in prepared.symbols.public if n not in names]  # type: ignore[operator]
+        chunks = [c for c in (self._chunk(p) for p in cells) if c]
+        text = render_file(
+            self.name,
+            self._docstring() if module == self.module else None,
+            self._future(cells) + imports,
+            names,
+            chunks,
+            black_mode(self.config.root),
+        )
+        path = self.config.package_dir / (module.replace(".", "/") + ".py")
+        return GeneratedFile(path, "module", text)
+
+    def _package_files(
+        self, modules: dict[str, list[_Prepared]]
+    ) -> list[GeneratedFile]:
+        """``__init__.py`` for the package and each sub-package the modules need."""
+        folders = {self.config.package_dir}
+        for module in modules:
+            parts = module.split(".")[:-1]
+            for depth in range(1, len(parts) + 1):
+                folders.add(self.config.package_dir.joinpath(*parts[:depth]))
+        files = []
+        for folder in sorted(folders):
+            parts = folder.relative_to(self.config.package_dir).parts
+            dotted = ".".join((self.config.package, *parts))
+            text = f'"""The `{dotted}` package: modules exported from notebooks by nbprod."""\n'
+            files.append(
+                GeneratedFile(folder / "__init__.py", "package", text, create_only=True)
+            )
+        return files
+
+    def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
+        taken: set[str] = set()
+        chunks = []
+        for prepared in tests:
+            code = self._code(prepared)
+            name = None
+            if prepared.symbols and prepared.symbols.has_action:
+                name = test_function_name(code, prepared.cell.index, taken)
+            chunk = self._chunk(prepared, name)
+            if chunk:
+                chunks.append(chunk)
+        full = f"{self.config.package}.{self.module}"
+        text = render_file(
+            self.name,
+            f"Tests of `{full}`, generated from the test cells of {self.name}.",
+            self._future(tests) + imports,
+            None,
+            chunks,
+            black_mode(self.config.root),
+        )
+        path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
+        return GeneratedFile(path, "tests", text)
+
+
+def plan_notebook(
+    path: Path | str, config: ProjectConfig, nb: NotebookNode | None = None
+) -> ExportPlan:
+    """Plan the export of one notebook: the files it makes and its problems.
+
+    Parameters
+    ----------
+    path : Path or str
+        The notebook file.
+    config : ProjectConfig
+        The project's settings.
+    nb : NotebookNode, optional
+        The notebook's content when it is already read (or unsaved, from the UI).
+
+    Returns
+    -------
+    ExportPlan
+        The files (none when there are errors) and every problem found.
+
+    Raises
+    ------
+    NotebookError
+        When the notebook cannot be read, or a cell has two roles.
+    """
+    path = Path(path)
+    if nb is None:
+        nb = read_notebook(path)
+    return _Planner(nb, path, config).plan()
+
+
+def is_valid_python(code: str) -> bool:
+    """True when ``code`` parses as Python (used to check rendered files)."""
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True

@@ -1,0 +1,398 @@
+"""Writing export plans to disk: only changed files, atomically, never over hand edits.
+
+nbprod keeps a manifest in ``.nbprod/export.json``: the hash of every file it
+wrote, and for each notebook a key made of the notebook's bytes and the
+settings that shape the output. A generated file whose content no longer has
+its recorded hash was edited by hand and is never overwritten without
+``force``. A notebook whose key has not changed, and whose files are as nbprod
+left them, is not even parsed again: that is what makes a no-change re-export
+of a large project fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import black
+import nbformat
+
+from nbprod._version import __version__
+from nbprod.config import ProjectConfig
+from nbprod.errors import ExportError, HandEditedError, NbprodError, Problem
+from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
+from nbprod.export.render import HEADER_MARK, black_mode
+from nbprod.files import write_atomic
+from nbprod.notebook.reader import read_notebook
+
+MANIFEST_NAME = "export.json"
+MANIFEST_VERSION = 1
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class FileResult:
+    """What export did (or would do) to one file."""
+
+    path: str
+    kind: str
+    #: ``written``, ``unchanged``, or with ``--check``: ``stale``
+    status: str
+    diff: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready mapping."""
+        data: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "status": self.status,
+        }
+        if self.diff is not None:
+            data["diff"] = self.diff
+        return data
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of exporting one notebook."""
+
+    notebook: str
+    module: str | None
+    files: list[FileResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready mapping."""
+        return {
+            "notebook": self.notebook,
+            "module": self.module,
+            "files": [f.to_dict() for f in self.files],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+@dataclass
+class ExportResult:
+    """The outcome of ``nbprod export`` over one or more notebooks.
+
+    Attributes
+    ----------
+    notebooks : list of NotebookResult
+        One entry per notebook, in order.
+    errors : list of NbprodError
+        Notebooks that could not be read at all (bad input).
+    check : bool
+        True for ``--check``: nothing was written, stale files have diffs.
+    """
+
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    errors: list[NbprodError] = field(default_factory=list)
+    check: bool = False
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of every notebook."""
+        return [p for nb in self.notebooks for p in nb.problems]
+
+    @property
+    def stale(self) -> list[FileResult]:
+        """Files that are out of date (``--check``)."""
+        return [f for nb in self.notebooks for f in nb.files if f.status == "stale"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good, 1 problems or stale files, 2 unreadable notebooks."""
+        if self.errors:
+            return 2
+        if any(p.severity == "error" for p in self.problems) or self.stale:
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as the JSON shared by the CLI and the server."""
+        return {
+            "ok": self.exit_code == 0,
+            "check": self.check,
+            "notebooks": [nb.to_dict() for nb in self.notebooks],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+class Manifest:
+    """What nbprod last wrote: file hashes and notebook keys, in ``.nbprod/``."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self.path = config.state_dir / MANIFEST_NAME
+        self.files: dict[str, str] = {}
+        self.notebooks: dict[str, dict[str, Any]] = {}
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return
+        if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION:
+            self.files = dict(data.get("files", {}))
+            self.notebooks = dict(data.get("notebooks", {}))
+
+    def save(self) -> None:
+        """Write the manifest atomically."""
+        data = {
+            "version": MANIFEST_VERSION,
+            "files": self.files,
+            "notebooks": self.notebooks,
+        }
+        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """A hash of the code that renders exports, so a changed nbprod never reuses old output."""
+    package = Path(__file__).resolve().parent.parent
+    sources = sorted(
+        [
+            *package.joinpath("export").glob("*.py"),
+            *package.joinpath("notebook").glob("*.py"),
+        ]
+    )
+    return _digest(b"".join(path.read_bytes() for path in sources))
+
+
+def notebook_key(data: bytes, config: ProjectConfig) -> str:
+    """A key for a notebook's export: its bytes and every setting that shapes the files."""
+    mode = black_mode(config.root)
+    settings = (
+        __version__,
+        _code_fingerprint(),
+        black.__version__,
+        config.package,
+        config.source,
+        config.tests,
+        repr(mode),
+    )
+    return _digest(data + repr(settings).encode())
+
+
+def find_notebooks(
+    config: ProjectConfig, paths: Iterable[Path | str] = ()
+) -> list[Path]:
+    """The notebooks to export: those named (folders searched), else all in the project.
+
+    Checkpoints, hidden folders and the runs folder (output notebooks) are skipped.
+    """
+    named = [Path(p) for p in paths] or [config.notebooks_dir]
+    skip = {config.runs_dir.resolve(), config.state_dir.resolve()}
+    found: list[Path] = []
+    for path in named:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for candidate in sorted(path.rglob("*.ipynb")):
+            parts = candidate.relative_to(path).parts
+            if any(part.startswith(".") for part in parts):
+                continue
+            if any(parent.resolve() in skip for parent in candidate.parents):
+                continue
+            found.append(candidate)
+    return found
+
+
+def add_cell_ids(path: Path) -> bool:
+    """Give every cell of a notebook an id (nbformat 4.5), re-saving it; True if changed."""
+    nb = read_notebook(path, require_code=False)
+    changed = nb.nbformat_minor < 5 or any("id" not in cell for cell in nb.cells)
+    if not changed:
+        return False
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
+    for cell in nb.cells:
+        cell.setdefault("id", uuid.uuid4().hex[:8])
+    write_atomic(path, nbformat.writes(nb) + "\n")
+    return True
+
+
+def _hand_edited(
+    file: GeneratedFile, relpath: str, current: bytes, manifest: Manifest
+) -> bool:
+    recorded = manifest.files.get(relpath)
+    if recorded is not None:
+        return _digest(current) != recorded
+    # Not in the manifest (a fresh clone: .nbprod/ is not committed). A file that
+    # carries nbprod's header is one nbprod made; anything else belongs to the user.
+    return not current.decode("utf-8", "replace").startswith(HEADER_MARK)
+
+
+def _unchanged_since_last_export(
+    key: str, name: str, config: ProjectConfig, manifest: Manifest
+) -> NotebookResult | None:
+    entry = manifest.notebooks.get(name)
+    if not entry or entry.get("key") != key:
+        return None
+    files = []
+    for relpath, kind in entry.get("files", []):
+        try:
+            current = (config.root / relpath).read_bytes()
+        except FileNotFoundError:
+            return None
+        if kind != "package" and _digest(current) != manifest.files.get(relpath):
+            return None
+        files.append(FileResult(relpath, kind, "unchanged"))
+    problems = [Problem.from_dict(p) for p in entry.get("problems", [])]
+    return NotebookResult(name, entry.get("module"), files, problems)
+
+
+def export_notebooks(
+    config: ProjectConfig,
+    paths: Iterable[Path | str] = (),
+    *,
+    check: bool = False,
+    force: bool = False,
+    fix_ids: bool = False,
+    on_notebook: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Export notebooks to modules and tests, or check that they are in sync.
+
+    Nothing is written unless every notebook reads and plans without errors and
+    no generated file was edited by hand (unless ``force``).
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The project.
+    paths : iterable of Path or str
+        Notebooks or folders; all notebooks of the project when empty.
+    check : bool
+        Write nothing; report stale files with a unified diff.
+    force : bool
+        Overwrite generated files even when they were edited by hand.
+    fix_ids : bool
+        Give cells without an id one, re-saving the notebook, so markers use ids.
+    on_notebook : callable, optional
+        Called with each notebook's path as its turn comes (progress).
+
+    Returns
+    -------
+    ExportResult
+        Per notebook: files written, unchanged or stale, and problems.
+
+    Raises
+    ------
+    HandEditedError
+        When a file to overwrite was edited by hand and ``force`` is False.
+    ExportError
+        When two notebooks would write the same file.
+    """
+    result = ExportResult(check=check)
+    manifest = Manifest(config)
+    plans: list[tuple[ExportPlan, str]] = []
+    notebooks = find_notebooks(config, paths)
+    for path in notebooks:
+        name = config.relpath(path)
+        if on_notebook:
+            on_notebook(name)
+        try:
+            if fix_ids and not check:
+                add_cell_ids(path)
+            data = path.read_bytes() if path.is_file() else b""
+            key = notebook_key(data, config)
+            cached = _unchanged_since_last_export(key, name, config, manifest)
+            if cached is not None:
+                result.notebooks.append(cached)
+                continue
+            plan = plan_notebook(path, config)
+        except NbprodError as exc:
+            result.errors.append(exc)
+            continue
+        plans.append((plan, key))
+        result.notebooks.append(NotebookResult(name, plan.module, [], plan.problems))
+    if not result.notebooks and not result.errors:
+        raise ExportError(
+            f"no notebooks found in {config.relpath(config.notebooks_dir) or '.'}",
+            hint="name the notebooks to export, or set tool.nbprod.notebooks",
+        )
+    if result.exit_code:
+        return result
+    _check_collisions(plans, config)
+    by_name = {nb.notebook: nb for nb in result.notebooks}
+    if check:
+        for plan, _ in plans:
+            by_name[plan.name].files = [_compare(file, config) for file in plan.files]
+        return result
+    edited = []
+    for plan, _ in plans:
+        for file in plan.files:
+            relpath = config.relpath(file.path)
+            try:
+                current = file.path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if file.create_only or current == file.content.encode():
+                continue
+            if not force and _hand_edited(file, relpath, current, manifest):
+                edited.append(relpath)
+    if edited:
+        raise HandEditedError(edited)
+    for plan, key in plans:
+        files = []
+        for file in plan.files:
+            relpath = config.relpath(file.path)
+            if file.create_only and file.path.exists():
+                written = False
+            else:
+                written = write_atomic(file.path, file.content)
+            if not file.create_only:
+                manifest.files[relpath] = _digest(file.content.encode())
+            files.append(
+                FileResult(relpath, file.kind, "written" if written else "unchanged")
+            )
+        by_name[plan.name].files = files
+        manifest.notebooks[plan.name] = {
+            "key": key,
+            "module": plan.module,
+            "files": [[f.path, f.kind] for f in files],
+            "problems": [p.to_dict() for p in plan.problems],
+        }
+    manifest.save()
+    return result
+
+
+def _check_collisions(
+    plans: list[tuple[ExportPlan, str]], config: ProjectConfig
+) -> None:
+    owners: dict[Path, str] = {}
+    for plan, _ in plans:
+        for file in plan.files:
+            if file.create_only:
+                continue
+            other = owners.setdefault(file.path, plan.name)
+            if other != plan.name:
+                raise ExportError(
+                    f"{other} and {plan.name} both export to {config.relpath(file.path)}",
+                    hint="give one of them another module with `#| default_exp`",
+                )
+
+
+def _compare(file: GeneratedFile, config: ProjectConfig) -> FileResult:
+    relpath = config.relpath(file.path)
+    try:
+        current = file.path.read_text("utf-8")
+    except FileNotFoundError:
+        current = None
+    if current is not None and (file.create_only or current == file.content):
+        return FileResult(relpath, file.kind, "unchanged")
+    diff = "".join(
+        difflib.unified_diff(
+            (current or "").splitlines(keepends=True),
+            file.content.splitlines(keepends=True),
+            fromfile=f"a/{relpath}" if current is not None else "/dev/null",
+            tofile=f"b/{relpath}",
+        )
+    )
+    return FileResult(relpath, file.kind, "stale", diff)
