@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from nbprod.errors import ConfigError, Location
 
@@ -143,6 +148,20 @@ class ProjectConfig:
             return str(path)
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file such as ``pyproject.toml``.
+
+    Raises
+    ------
+    ConfigError
+        When the file is not valid TOML.
+    """
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", Location(str(path))) from None
+
+
 def find_project_root(start: Path) -> Path | None:
     """Return the nearest folder at or above ``start`` whose pyproject has ``[tool.nbprod]``."""
     start = start.resolve()
@@ -200,17 +219,16 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         return ProjectConfig(root=root, package=identifier(root.name))
     pyproject = root / "pyproject.toml"
     where = Location(str(pyproject))
-    try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"pyproject.toml is not valid TOML: {exc}", where) from None
+    data = read_toml(pyproject)
     table = data.get("tool", {}).get("nbprod", {})
     if not isinstance(table, dict):
         raise ConfigError("[tool.nbprod] must be a table", where)
     gate = _table(table, "gate", where)
     push = _table(table, "push", where)
     smoke = gate.get("smoke", {})
-    if not isinstance(smoke, dict) or not all(isinstance(v, dict) for v in smoke.values()):
+    if not isinstance(smoke, dict) or not all(
+        isinstance(v, dict) for v in smoke.values()
+    ):
         raise ConfigError(
             "tool.nbprod.gate.smoke must map notebook paths to parameter tables",
             where,
