@@ -38,9 +38,17 @@ $(BIN)/python:
 # `pip install -e` runs hatch-jupyter-builder, which runs `jlpm install` and the
 # extension build with the jlpm of the isolated build environment (jupyterlab is
 # a build requirement); `labextension develop` links the built assets into the venv.
+# jupyterlab itself is only a build requirement of the package, so it is installed
+# here for `labextension develop`, `make lab` and the server tests.
 $(STAMP): pyproject.toml package.json | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[test]'
-	$(BIN)/jupyter labextension develop --overwrite .
+	$(BIN)/python -m pip install -e '.[test]' 'jupyterlab>=4.2,<5'
+	@# `develop` needs nbprod._jupyter_labextension_paths(); until the package has
+	@# it, the editable wheel's shared-data copy of the built extension is what lab loads.
+	if $(BIN)/python -c "import nbprod, sys; sys.exit(not hasattr(nbprod, '_jupyter_labextension_paths'))"; then \
+		$(BIN)/jupyter labextension develop --overwrite . ; \
+	else \
+		echo "note: nbprod has no _jupyter_labextension_paths(); skipped 'jupyter labextension develop'"; \
+	fi
 	touch $@
 
 install: $(STAMP)
