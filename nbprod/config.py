@@ -193,8 +193,9 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     """Load the configuration of the project that holds ``start``.
 
     The project root is the nearest folder at or above ``start`` with a
-    ``[tool.nbprod]`` table in its ``pyproject.toml``; without one, ``start``
-    itself (or its folder, for a file) with every setting at its default.
+    ``[tool.nbprod]`` table in its ``pyproject.toml``; without one, the nearest
+    with a ``pyproject.toml`` or a ``.git``, else ``start`` itself (or its
+    folder, for a file), with every setting at its default.
 
     Parameters
     ----------
@@ -215,7 +216,17 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     root = find_project_root(start)
     if root is None:
         folder = start.resolve()
-        root = folder if folder.is_dir() else folder.parent
+        folder = folder if folder.is_dir() else folder.parent
+        # Unconfigured: the enclosing Python project or git repository, else the folder.
+        root = next(
+            (
+                candidate
+                for candidate in (folder, *folder.parents)
+                if (candidate / "pyproject.toml").is_file()
+                or (candidate / ".git").exists()
+            ),
+            folder,
+        )
         return ProjectConfig(root=root, package=identifier(root.name))
     pyproject = root / "pyproject.toml"
     where = Location(str(pyproject))

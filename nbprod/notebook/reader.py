@@ -65,9 +65,9 @@ def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
             where,
             "convert it with `jupyter nbconvert --to notebook --inplace` or open and save it in JupyterLab",
         )
-    # reads() (not from_dict) also joins multi-line sources stored as lists of lines
-    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     try:
+        # reads() (not from_dict) also joins multi-line sources stored as lists of lines
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         field = "/".join(str(part) for part in exc.absolute_path) or "notebook"
