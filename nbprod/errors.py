@@ -80,6 +80,11 @@ class NbprodError(Exception):
         self.location = location
         self.hint = hint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (export workers, batch runs): keep
+        # location and hint, which the default pickling of exceptions drops.
+        return (_restore_error, (type(self), self.__dict__.copy()))
+
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}" if self.location else self.message
         if self.hint:
@@ -93,6 +98,13 @@ class NbprodError(Exception):
             "location": self.location.to_dict() if self.location else None,
             "hint": self.hint,
         }
+
+
+def _restore_error(cls: type[NbprodError], state: dict[str, Any]) -> NbprodError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message"))
+    error.__dict__.update(state)
+    return error
 
 
 class NotebookError(NbprodError):
@@ -189,3 +201,60 @@ class Problem:
             "location": self.location.to_dict(),
             "hint": self.hint,
         }
+
+
+class GitError(NbprodError):
+    """A git operation that could not be done (not a repository, bad branch, commit failed)."""
+
+    http_status = 409
+
+
+class PushRejectedError(GitError):
+    """The remote refused the push; the local commit is kept.
+
+    Parameters
+    ----------
+    message, hint : str
+        What happened and what to do.
+    commit : str or None
+        The local commit that was made and not pushed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None, commit: str | None) -> None:
+        super().__init__(message, hint=hint)
+        self.commit = commit
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with the kept local commit."""
+        data = super().to_dict()
+        data["commit"] = self.commit
+        return data
+
+
+class GateFailedError(NbprodError):
+    """The quality gate failed, so nothing was committed or pushed.
+
+    Parameters
+    ----------
+    report : Any
+        The :class:`~nbprod.gate.GateReport` that failed.
+    """
+
+    exit_code = 1
+    http_status = 409
+
+    def __init__(self, report: Any) -> None:
+        failed = ", ".join(step.name for step in report.steps if step.failed)
+        super().__init__(
+            f"the quality gate failed ({failed}): nothing was committed or pushed",
+            hint="fix the findings above, then run `nbprod push` again",
+        )
+        self.report = report
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with the gate report."""
+        data = super().to_dict()
+        data["report"] = self.report.to_dict()
+        return data

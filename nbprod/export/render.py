@@ -162,7 +162,14 @@ def black_mode(root: Path) -> black.Mode:
             # load_config reports a broken pyproject; black's defaults do here.
             settings = {}
     line_length = settings.get("line-length", black.DEFAULT_LINE_LENGTH)
+    # Declared target versions also spare black from inferring them per file.
+    targets = {
+        black.TargetVersion[str(name).upper()]
+        for name in settings.get("target-version", [])
+        if str(name).upper() in black.TargetVersion.__members__
+    }
     return black.Mode(
+        target_versions=targets,
         line_length=(
             line_length if isinstance(line_length, int) else black.DEFAULT_LINE_LENGTH
         ),

@@ -14,8 +14,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import multiprocessing
+import os
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -255,7 +259,7 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     fix_ids: bool = False,
-    on_notebook: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> ExportResult:
     """Export notebooks to modules and tests, or check that they are in sync.
 
@@ -274,8 +278,9 @@ def export_notebooks(
         Overwrite generated files even when they were edited by hand.
     fix_ids : bool
         Give cells without an id one, re-saving the notebook, so markers use ids.
-    on_notebook : callable, optional
-        Called with each notebook's path as its turn comes (progress).
+    jobs : int, optional
+        Processes to plan notebooks in; by default one per CPU when there are
+        enough notebooks to plan for the start-up to pay off.
 
     Returns
     -------
@@ -291,27 +296,33 @@ def export_notebooks(
     """
     result = ExportResult(check=check)
     manifest = Manifest(config)
-    plans: list[tuple[ExportPlan, str]] = []
-    notebooks = find_notebooks(config, paths)
-    for path in notebooks:
+    slots: list[NotebookResult | NbprodError | None] = []
+    pending: list[tuple[int, Path, str]] = []
+    for path in find_notebooks(config, paths):
         name = config.relpath(path)
-        if on_notebook:
-            on_notebook(name)
         try:
             if fix_ids and not check:
                 add_cell_ids(path)
-            data = path.read_bytes() if path.is_file() else b""
-            key = notebook_key(data, config)
-            cached = _unchanged_since_last_export(key, name, config, manifest)
-            if cached is not None:
-                result.notebooks.append(cached)
-                continue
-            plan = plan_notebook(path, config)
+            key = notebook_key(path.read_bytes() if path.is_file() else b"", config)
         except NbprodError as exc:
-            result.errors.append(exc)
+            slots.append(exc)
             continue
-        plans.append((plan, key))
-        result.notebooks.append(NotebookResult(name, plan.module, [], plan.problems))
+        slots.append(_unchanged_since_last_export(key, name, config, manifest))
+        if slots[-1] is None:
+            pending.append((len(slots) - 1, path, key))
+    plans: list[tuple[ExportPlan, str]] = []
+    outcomes = _plan_all([path for _, path, _ in pending], config, jobs)
+    for (slot, _, key), outcome in zip(pending, outcomes, strict=True):
+        if isinstance(outcome, NbprodError):
+            slots[slot] = outcome
+            continue
+        plans.append((outcome, key))
+        slots[slot] = NotebookResult(outcome.name, outcome.module, [], outcome.problems)
+    for slot_value in slots:
+        if isinstance(slot_value, NbprodError):
+            result.errors.append(slot_value)
+        elif slot_value is not None:
+            result.notebooks.append(slot_value)
     if not result.notebooks and not result.errors:
         raise ExportError(
             f"no notebooks found in {config.relpath(config.notebooks_dir) or '.'}",
@@ -361,6 +372,36 @@ def export_notebooks(
         }
     manifest.save()
     return result
+
+
+#: below this many notebooks to plan, worker start-up costs more than it saves
+PARALLEL_THRESHOLD = 8
+
+
+def _plan_or_error(path: Path, config: ProjectConfig) -> ExportPlan | NbprodError:
+    try:
+        return plan_notebook(path, config)
+    except NbprodError as exc:
+        return exc
+
+
+def _plan_all(
+    paths: list[Path], config: ProjectConfig, jobs: int | None
+) -> list[ExportPlan | NbprodError]:
+    """Plan notebooks, in worker processes when there are many (black dominates)."""
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = min(workers, len(paths))
+    if workers < 2 or (jobs is None and len(paths) < PARALLEL_THRESHOLD):
+        return [_plan_or_error(path, config) for path in paths]
+    # fork is fastest (workers inherit the imported modules) but unsafe once a
+    # process has threads, as a Jupyter server has; forkserver is safe there.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        chunk = max(1, len(paths) // (workers * 4))
+        return list(
+            pool.map(_plan_or_error, paths, [config] * len(paths), chunksize=chunk)
+        )
 
 
 def _check_collisions(
