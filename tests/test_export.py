@@ -588,3 +588,19 @@ def test_project_without_configuration_uses_defaults(
     result = CliRunner().invoke(main, ["export", "my-analysis/notebooks/explore.ipynb"])
     assert result.exit_code == 0, result.output
     assert "unchanged my_analysis/explore.py" in result.output
+
+
+def test_parallel_planning_gives_the_same_files_and_errors(project: Path) -> None:
+    for number in range(3):
+        write_notebook(project, f"n{number}.ipynb", [code(f"A{number} = {number}", "export")])
+    (project / "notebooks" / "bad.ipynb").write_text("{")
+    result = export_notebooks(load_config(project), jobs=2)
+    [error] = result.errors
+    assert error.location is not None and error.location.path.endswith("bad.ipynb")
+    (project / "notebooks" / "bad.ipynb").unlink()
+    export_notebooks(load_config(project), jobs=2)
+    parallel = files_under(project)
+    for path in [project / "src", project / ".nbprod"]:
+        subprocess.run(["rm", "-rf", str(path)], check=True)
+    export_notebooks(load_config(project), jobs=1)
+    assert files_under(project) == parallel
