@@ -5,5 +5,6 @@ and keep an audit trail of every run, and ship through a quality gate.
 """
 
 from nbprod._version import __version__
+from nbprod.run.metrics import record
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "record"]

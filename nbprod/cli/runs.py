@@ -1,0 +1,514 @@
+"""``nbprod run``, ``nbprod batch`` and ``nbprod runs``: parameterized runs and their history."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from nbprod.cli import err, main, out
+from nbprod.config import ProjectConfig, find_project_root, load_config
+from nbprod.errors import ParameterError
+from nbprod.history.records import RUN_STATUSES, RunRecord
+from nbprod.run.values import to_display
+
+#: exit code of a batch stopped with Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
+EXIT_INTERRUPTED = 130
+
+_STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "queued": "dim",
+}
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_display(value), ensure_ascii=False)
+
+
+def _pairs(mapping: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_short(v)}" for k, v in mapping.items())
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE.get(status, '')}]{status}[/]"
+
+
+def _duration(run: RunRecord) -> str:
+    return f"{run.duration:.1f}s" if run.duration is not None else ""
+
+
+def _error_text(run: RunRecord) -> str:
+    if not run.error:
+        return ""
+    cell = f"cell {run.error.cell + 1}: " if run.error.cell is not None else ""
+    message = f": {run.error.evalue}" if run.error.evalue else ""
+    return f"{cell}{run.error.ename}{message}"
+
+
+def _parameter_options(function: Any) -> Any:
+    function = click.option(
+        "-y",
+        "--parameters-yaml",
+        "yaml_texts",
+        multiple=True,
+        metavar="YAML",
+        help="Parameters as a YAML mapping, e.g. -y '{n: 3, dates: [2024-01-01]}'.",
+    )(function)
+    function = click.option(
+        "-f",
+        "--parameters-file",
+        "files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A YAML file of parameters.",
+    )(function)
+    function = click.option(
+        "-p",
+        "--parameter",
+        "pairs",
+        multiple=True,
+        nargs=2,
+        metavar="NAME VALUE",
+        help="One parameter, typed like the notebook's default (else as papermill does).",
+    )(function)
+    return function
+
+
+def _common_options(function: Any) -> Any:
+    function = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(
+        function
+    )
+    function = click.option(
+        "--kernel", metavar="NAME", help="Kernel to run in (default: the notebook's)."
+    )(function)
+    function = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="Fail the run when one cell runs longer than this.",
+    )(function)
+    return function
+
+
+def render_run(run: RunRecord) -> None:
+    """Print one run: status, provenance, parameters, error and metrics."""
+    out.print(f"[bold]run {escape(run.id)}[/]  {_status(run.status)}")
+    rows = [
+        ("notebook", run.notebook),
+        ("batch", run.batch_id or ""),
+        ("parameters", _pairs(to_display(run.parameters)) or "(defaults)"),
+        (
+            "started",
+            run.started_at.isoformat(timespec="seconds") if run.started_at else "",
+        ),
+        ("duration", _duration(run)),
+        ("output", run.output_path or ""),
+        ("error", _error_text(run)),
+        (
+            "git",
+            (
+                f"{run.git_commit[:12]}{' (dirty)' if run.git_dirty else ''}"
+                if run.git_commit
+                else ""
+            ),
+        ),
+        ("kernel", run.kernel or ""),
+        ("versions", f"nbprod {run.nbprod_version}, papermill {run.papermill_version}"),
+    ]
+    for name, value in rows:
+        if value:
+            style = "bold red" if name == "error" else "dim"
+            out.print(f"  [{style}]{name:<10}[/] {escape(str(value))}")
+    if run.metrics:
+        out.print("  [dim]metrics[/]")
+        for name, value in run.metrics.items():
+            out.print(f"    {escape(name)} = {escape(_short(value))}")
+
+
+def _config_for(notebook: Path | None) -> ProjectConfig:
+    """The project of the notebook, else of the working directory.
+
+    A notebook outside any configured project uses the working directory as
+    the project, so its runs land in ``./runs`` and ``./.nbprod`` where
+    ``nbprod runs`` (run from the same place) finds them.
+    """
+    if notebook is not None:
+        root = find_project_root(notebook)
+        if root is not None:
+            return load_config(root)
+    return load_config(Path.cwd())
+
+
+def _gather(
+    files: tuple[Path, ...],
+    yaml_texts: tuple[str, ...],
+    pairs: tuple[tuple[str, str], ...],
+) -> dict[str, Any]:
+    from nbprod.run.params import gather_parameters
+
+    return gather_parameters(list(files), list(yaml_texts), list(pairs))
+
+
+@main.command("run")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@_parameter_options
+@_common_options
+def run_command(
+    notebook: Path,
+    pairs: tuple[tuple[str, str], ...],
+    files: tuple[Path, ...],
+    yaml_texts: tuple[str, ...],
+    timeout: float | None,
+    kernel: str | None,
+    as_json: bool,
+) -> None:
+    """Run NOTEBOOK once with parameters and record the run.
+
+    Parameters come from -f files, then -y YAML, then -p pairs; later ones win.
+    They are checked against the notebook's `parameters` cell before any kernel
+    starts. The output notebook goes to <runs>/<notebook>/<run id>.ipynb.
+    Exit code 1 when the run fails.
+    """
+    from nbprod.run.single import run_notebook
+
+    parameters = _gather(files, yaml_texts, pairs)
+    config = _config_for(notebook)
+
+    def started(record: RunRecord) -> None:
+        if not as_json:
+            err.print(f"[dim]running {escape(record.notebook)} as {record.id}…[/]")
+
+    try:
+        run = run_notebook(
+            config,
+            notebook,
+            parameters,
+            timeout=timeout,
+            kernel=kernel,
+            on_start=started,
+        )
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: the run is recorded as cancelled[/]")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    if as_json:
+        _echo_json(run.to_dict())
+    else:
+        render_run(run)
+    if run.status != "succeeded":
+        raise SystemExit(1)
+
+
+class _BatchDisplay:
+    """Progress on stderr: a live bar on a terminal, one line per finished run otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.live = err.is_terminal and not quiet
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.seen: set[str] = set()
+
+    def __enter__(self) -> _BatchDisplay:
+        if self.live:
+            self.progress = Progress(
+                TextColumn("[bold]batch[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=False,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def __call__(self, state: Any) -> None:
+        counts = (
+            f"[green]{state.succeeded} done[/] [red]{state.failed} failed[/] "
+            f"[cyan]{state.running} running[/]"
+        )
+        if state.cancelled:
+            counts += f" [yellow]{state.cancelled} cancelled[/]"
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(
+                    "batch", total=state.total, counts=counts
+                )
+            self.progress.update(self.task, completed=state.finished, counts=counts)
+        run = state.last
+        if (
+            not self.live
+            and not self.quiet
+            and run is not None
+            and run.status in ("succeeded", "failed")
+            and run.id not in self.seen
+        ):
+            self.seen.add(run.id)
+            err.print(
+                f"{_status(run.status)} {run.id} {escape(_pairs(to_display(run.parameters)))} "
+                f"{_duration(run)} {escape(_error_text(run))}"
+            )
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
+    """Turn Ctrl-C and SIGTERM into a clean stop of the batch."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if not stop.is_set() and not quiet:
+            err.print(
+                "[yellow]stopping: cancelling running notebooks, shutting their kernels down…[/]"
+            )
+        stop.set()
+
+    previous = {
+        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def render_batch(result: Any) -> None:
+    """Print the summary table of a batch and its totals."""
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("#", "run", "parameters", "status", "duration", "metrics"):
+        wrap = column in ("parameters", "metrics")
+        table.add_column(column, overflow="fold", no_wrap=not wrap)
+    for index, run in enumerate(result.runs, start=1):
+        detail = _pairs(run.metrics) if run.metrics else ""
+        if run.error:
+            detail = (
+                detail + "  " if detail else ""
+            ) + f"[red]{escape(_error_text(run))}[/]"
+        elif detail:
+            detail = escape(detail)
+        table.add_row(
+            str(index),
+            run.id,
+            escape(_pairs(to_display(run.parameters))),
+            _status(run.status),
+            _duration(run),
+            detail,
+        )
+    out.print(table)
+    batch = result.batch
+    counts = ", ".join(
+        f"{batch.counts[s]} {s}" for s in RUN_STATUSES if batch.counts.get(s)
+    )
+    out.print(
+        f"[bold]batch {batch.id}[/] {_status(batch.status)}: {counts}; "
+        f"outputs in {escape(batch.output_dir)}"
+    )
+    if result.interrupted:
+        out.print(f"resume with: nbprod batch --resume {batch.id}")
+
+
+@main.command("batch")
+@click.argument("notebook", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--grid",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML grid: parameter -> list of values (all combinations), or `runs:` list of sets.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Runs at once (default: CPU count; on Dask: the cluster's threads).",
+)
+@click.option("--executor", default=None, help="local (default) or dask.")
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."
+)
+@click.option(
+    "--resume",
+    "resume_id",
+    metavar="BATCH_ID",
+    help="Run the sets of a batch that did not finish.",
+)
+@_common_options
+def batch_command(
+    notebook: Path | None,
+    grid: Path | None,
+    jobs: int | None,
+    executor: str | None,
+    scheduler: str | None,
+    resume_id: str | None,
+    timeout: float | None,
+    kernel: str | None,
+    as_json: bool,
+) -> None:
+    """Run NOTEBOOK once per parameter set of a grid, in parallel, recording every run.
+
+    Ctrl-C stops the batch cleanly (running notebooks are cancelled, their
+    kernels shut down); --resume BATCH_ID runs what did not finish. Exit code 1
+    when a run failed, 130 when the batch was stopped.
+    """
+    from nbprod.run.batch import load_grid, resume_batch, run_batch
+
+    if executor == "dask" and not scheduler:
+        raise ParameterError("--executor dask needs --scheduler tcp://host:port")
+    stop = threading.Event()
+    if resume_id:
+        if notebook or grid:
+            raise ParameterError(
+                "--resume takes no notebook or grid: the batch has them"
+            )
+        config = _config_for(None)
+        with _BatchDisplay(as_json) as display, _stop_on_signals(stop, as_json):
+            result = resume_batch(
+                config,
+                resume_id,
+                jobs=jobs,
+                executor=executor,
+                scheduler=scheduler,
+                timeout=timeout,
+                kernel=kernel,
+                on_progress=display,
+                stop=stop,
+            )
+    else:
+        if notebook is None or grid is None:
+            raise ParameterError(
+                "give a NOTEBOOK and --grid FILE (or --resume BATCH_ID)",
+                hint="a grid is YAML, e.g. `n: [1, 2, 3]` or `runs: [{n: 1}, {n: 5}]`",
+            )
+        sets = load_grid(grid)
+        config = _config_for(notebook)
+        workers = jobs or (
+            None if executor == "dask" else min(len(sets), os.cpu_count() or 1)
+        )
+        with _BatchDisplay(as_json) as display, _stop_on_signals(stop, as_json):
+            result = run_batch(
+                config,
+                notebook,
+                sets,
+                jobs=workers,
+                executor=executor or "local",
+                scheduler=scheduler,
+                timeout=timeout,
+                kernel=kernel,
+                on_progress=display,
+                stop=stop,
+            )
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        render_batch(result)
+    if result.interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command("runs")
+@click.argument("run_id", required=False)
+@click.option("--notebook", help="Only runs of this notebook (path or file name).")
+@click.option("--batch", "batch_id", help="Only the runs of this batch.")
+@click.option(
+    "--status", type=click.Choice(RUN_STATUSES), help="Only runs with this status."
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def runs_command(
+    run_id: str | None,
+    notebook: str | None,
+    batch_id: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List recent runs, or show run RUN_ID (an id or a unique prefix) with its metrics."""
+    from nbprod.history.store import HistoryStore
+
+    config = _config_for(None)
+    store = HistoryStore(config.database_url)
+    try:
+        if run_id:
+            run = store.get_run(run_id)
+            if as_json:
+                _echo_json(run.to_dict())
+            else:
+                render_run(run)
+            return
+        if notebook and Path(notebook).exists():
+            notebook = config.relpath(Path(notebook))
+        if batch_id:
+            store.get_batch(batch_id)  # a clear error for a mistyped id
+        runs = store.list_runs(
+            notebook=notebook, batch_id=batch_id, status=status, limit=limit
+        )
+    finally:
+        store.close()
+    if as_json:
+        _echo_json([run.to_dict() for run in runs])
+        return
+    if not runs:
+        out.print(
+            "no runs recorded yet"
+            if not (notebook or batch_id or status)
+            else "no matching runs"
+        )
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in (
+        "run",
+        "notebook",
+        "status",
+        "started",
+        "duration",
+        "parameters",
+        "metrics",
+    ):
+        wrap = column in ("notebook", "parameters", "metrics")
+        table.add_column(column, overflow="fold", no_wrap=not wrap)
+    for run in runs:
+        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else ""
+        table.add_row(
+            run.id,
+            escape(run.notebook),
+            _status(run.status),
+            started,
+            _duration(run),
+            escape(_pairs(to_display(run.parameters))),
+            escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
+        )
+    out.print(table)

@@ -1,0 +1,375 @@
+"""The run history store: one SQLAlchemy database of batches, runs and metrics.
+
+Only the process that drives the runs writes here (workers return results), so
+a SQLite file in WAL mode serves a laptop and PostgreSQL serves a team, through
+the same URL setting.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from nbprod.errors import ConfigError, NotFoundError
+from nbprod.history.models import (
+    SCHEMA_VERSION,
+    Base,
+    BatchRow,
+    MetricRow,
+    RunRow,
+    SchemaVersion,
+)
+from nbprod.history.records import (
+    CANCELLED,
+    QUEUED,
+    RUNNING,
+    BatchRecord,
+    RunErrorInfo,
+    RunRecord,
+)
+from nbprod.run.values import decode_value, encode_value
+
+
+def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
+    # SQLite hands back naive datetimes; every time nbprod writes is UTC
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=_dt.timezone.utc)
+    return value
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `nbprod runs` read while a batch writes; the busy timeout makes
+    # two writers queue instead of failing with "database is locked"
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class HistoryStore:
+    """Read and write the run history at a SQLAlchemy URL.
+
+    The schema is created on first use and its version recorded in the
+    ``nbprod_schema`` table.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL, e.g. ``sqlite:////abs/path/.nbprod/history.db``
+        (``ProjectConfig.database_url``).
+
+    Raises
+    ------
+    ConfigError
+        When the database cannot be opened or was written by a newer nbprod.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///") and url not in (
+            "sqlite:///",
+            "sqlite:///:memory:",
+        ):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise ConfigError(f"cannot open the run history at {url}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        try:
+            Base.metadata.create_all(self.engine)
+            with Session(self.engine) as session, session.begin():
+                row = session.get(SchemaVersion, 1)
+                if row is None:
+                    session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
+                elif row.version > SCHEMA_VERSION:
+                    raise ConfigError(
+                        f"the run history at {self.url} has schema version {row.version}, "
+                        f"newer than this nbprod understands ({SCHEMA_VERSION})",
+                        hint="upgrade nbprod",
+                    )
+                # later schema versions migrate here, one step at a time
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"cannot open the run history at {self.url}: {exc}"
+            ) from None
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------------
+
+    def add_batch(self, batch: BatchRecord, runs: list[RunRecord]) -> None:
+        """Store a new batch and its runs (usually all ``queued``)."""
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                BatchRow(
+                    id=batch.id,
+                    notebook=batch.notebook,
+                    status=batch.status,
+                    executor=batch.executor,
+                    jobs=batch.jobs,
+                    output_dir=batch.output_dir,
+                    created_at=batch.created_at,
+                )
+            )
+            session.flush()
+            for position, run in enumerate(runs):
+                session.add(self._new_row(run, position))
+
+    def add_run(self, run: RunRecord) -> None:
+        """Store a new run."""
+        with Session(self.engine) as session, session.begin():
+            session.add(self._new_row(run, None))
+
+    def _new_row(self, run: RunRecord, position: int | None) -> RunRow:
+        row = RunRow(
+            id=run.id,
+            batch_id=run.batch_id,
+            position=position,
+            notebook=run.notebook,
+            parameters=encode_value(run.parameters),
+            status=run.status,
+            created_at=run.created_at,
+        )
+        self._fill(row, run)
+        return row
+
+    @staticmethod
+    def _fill(row: RunRow, run: RunRecord) -> None:
+        row.status = run.status
+        row.started_at = run.started_at
+        row.finished_at = run.finished_at
+        row.duration = run.duration
+        row.output_path = run.output_path
+        error = run.error
+        row.error_cell = error.cell if error else None
+        row.error_cell_id = error.cell_id if error else None
+        row.error_name = error.ename if error else None
+        row.error_value = error.evalue if error else None
+        row.git_commit = run.git_commit
+        row.git_dirty = run.git_dirty
+        row.kernel = run.kernel
+        row.nbprod_version = run.nbprod_version
+        row.papermill_version = run.papermill_version
+
+    def update_run(self, run: RunRecord) -> None:
+        """Write a run's status, times, error, provenance and metrics.
+
+        Raises
+        ------
+        NotFoundError
+            When no run has this id.
+        """
+        with Session(self.engine) as session, session.begin():
+            row = session.get(RunRow, run.id, options=[selectinload(RunRow.metrics)])
+            if row is None:
+                raise NotFoundError(f"no run {run.id!r} in the history")
+            self._fill(row, run)
+            row.metrics.clear()
+            session.flush()
+            for name, value in run.metrics.items():
+                number = (
+                    float(value)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)
+                    else None
+                )
+                row.metrics.append(MetricRow(name=name, value=value, number=number))
+
+    def set_status(self, run_ids: Iterable[str], status: str) -> None:
+        """Set the status of several runs at once."""
+        ids = list(run_ids)
+        if not ids:
+            return
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(RunRow).where(RunRow.id.in_(ids)).values(status=status)
+            )
+
+    def finish_batch(
+        self, batch_id: str, status: str, finished_at: _dt.datetime | None
+    ) -> None:
+        """Set a batch's final status and end time."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(BatchRow, batch_id)
+            if row is None:
+                raise NotFoundError(f"no batch {batch_id!r} in the history")
+            row.status = status
+            row.finished_at = finished_at
+
+    def reopen_batch(self, batch_id: str, run_ids: Iterable[str]) -> None:
+        """Mark a batch running again and the given runs queued (for ``--resume``)."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(BatchRow, batch_id)
+            if row is None:
+                raise NotFoundError(f"no batch {batch_id!r} in the history")
+            row.status = RUNNING
+            row.finished_at = None
+            session.execute(
+                update(RunRow)
+                .where(RunRow.id.in_(list(run_ids)))
+                .values(status=QUEUED, started_at=None, finished_at=None, duration=None)
+            )
+
+    def cancel_unfinished(self, batch_id: str) -> list[str]:
+        """Mark every queued or running run of a batch cancelled; return their ids."""
+        with Session(self.engine) as session, session.begin():
+            ids = list(
+                session.scalars(
+                    select(RunRow.id).where(
+                        RunRow.batch_id == batch_id,
+                        RunRow.status.in_((QUEUED, RUNNING)),
+                    )
+                )
+            )
+            if ids:
+                session.execute(
+                    update(RunRow).where(RunRow.id.in_(ids)).values(status=CANCELLED)
+                )
+        return ids
+
+    # -- reading ---------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """Return one run, by id or by a unique prefix of its id.
+
+        Raises
+        ------
+        NotFoundError
+            When no run, or more than one, matches.
+        """
+        with Session(self.engine) as session:
+            row = session.get(RunRow, run_id, options=[selectinload(RunRow.metrics)])
+            if row is None:
+                rows = list(
+                    session.scalars(
+                        select(RunRow)
+                        .where(RunRow.id.startswith(run_id, autoescape=True))
+                        .options(selectinload(RunRow.metrics))
+                        .limit(2)
+                    )
+                )
+                if len(rows) != 1:
+                    found = "no run" if not rows else "more than one run"
+                    raise NotFoundError(
+                        f"{found} with id {run_id!r} in the history",
+                        hint="list the runs with `nbprod runs`",
+                    )
+                row = rows[0]
+            return self._record(row)
+
+    def list_runs(
+        self,
+        notebook: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = 20,
+    ) -> list[RunRecord]:
+        """Return runs, newest first.
+
+        Parameters
+        ----------
+        notebook : str, optional
+            Only runs of this notebook (its project-relative path, or a path
+            ending in it, e.g. its file name).
+        batch_id : str, optional
+            Only the runs of this batch, in the order of its parameter sets.
+        status : str, optional
+            Only runs with this status.
+        limit : int or None
+            At most this many runs.
+        """
+        query = select(RunRow).options(selectinload(RunRow.metrics))
+        if notebook:
+            query = query.where(
+                or_(
+                    RunRow.notebook == notebook,
+                    RunRow.notebook.endswith("/" + notebook, autoescape=True),
+                )
+            )
+        if batch_id:
+            query = query.where(RunRow.batch_id == batch_id).order_by(RunRow.position)
+        else:
+            query = query.order_by(RunRow.created_at.desc(), RunRow.id.desc())
+        if status:
+            query = query.where(RunRow.status == status)
+        if limit:
+            query = query.limit(limit)
+        with Session(self.engine) as session:
+            return [self._record(row) for row in session.scalars(query)]
+
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """Return a batch with its run counts per status.
+
+        Raises
+        ------
+        NotFoundError
+            When no batch has this id.
+        """
+        with Session(self.engine) as session:
+            row = session.get(BatchRow, batch_id)
+            if row is None:
+                raise NotFoundError(
+                    f"no batch {batch_id!r} in the history",
+                    hint="batch ids are printed by `nbprod batch` and shown by `nbprod runs`",
+                )
+            counts = dict(
+                session.execute(
+                    select(RunRow.status, func.count())
+                    .where(RunRow.batch_id == batch_id)
+                    .group_by(RunRow.status)
+                ).all()
+            )
+            return BatchRecord(
+                id=row.id,
+                notebook=row.notebook,
+                status=row.status,
+                executor=row.executor,
+                jobs=row.jobs,
+                output_dir=row.output_dir,
+                created_at=_utc(row.created_at),
+                finished_at=_utc(row.finished_at),
+                counts={str(k): int(v) for k, v in counts.items()},
+            )
+
+    @staticmethod
+    def _record(row: RunRow) -> RunRecord:
+        error = None
+        if row.error_name is not None:
+            error = RunErrorInfo(
+                cell=row.error_cell,
+                cell_id=row.error_cell_id,
+                ename=row.error_name,
+                evalue=row.error_value or "",
+            )
+        return RunRecord(
+            id=row.id,
+            batch_id=row.batch_id,
+            notebook=row.notebook,
+            parameters=decode_value(row.parameters),
+            status=row.status,
+            created_at=_utc(row.created_at),
+            started_at=_utc(row.started_at),
+            finished_at=_utc(row.finished_at),
+            duration=row.duration,
+            output_path=row.output_path,
+            error=error,
+            git_commit=row.git_commit,
+            git_dirty=row.git_dirty,
+            kernel=row.kernel,
+            nbprod_version=row.nbprod_version,
+            papermill_version=row.papermill_version,
+            metrics={m.name: m.value for m in row.metrics},
+        )

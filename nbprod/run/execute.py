@@ -1,0 +1,333 @@
+"""Executing one prepared notebook in a kernel: the part that runs on a worker.
+
+:func:`execute_run` takes a :class:`RunSpec` (plain, picklable data, including
+the notebook with its parameters already injected) and returns a
+:class:`RunOutcome`. It never touches the history: the process that drives the
+runs records outcomes, so workers can be local processes or Dask workers on
+other machines.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbprod.history.records import CANCELLED, FAILED, SUCCEEDED, RunErrorInfo
+from nbprod.run.metrics import read_metrics
+
+#: seconds a kernel may take to start
+DEFAULT_START_TIMEOUT = 60.0
+
+
+@dataclass
+class RunSpec:
+    """Everything a worker needs to execute one run.
+
+    Attributes
+    ----------
+    run_id : str
+        The run's id.
+    notebook_json : str
+        The notebook to execute, parameters already injected.
+    input_path : str
+        The source notebook, recorded in the output's papermill metadata.
+    parameters : dict
+        The parameters in display form, for the output's papermill metadata.
+    cwd : str or None
+        The kernel's working directory (the notebook's folder).
+    kernel_name : str or None
+        The kernel to use; None for the notebook's own kernelspec.
+    timeout : float or None
+        Seconds each cell may run; None for no limit.
+    output_path : str or None
+        Where the worker writes the executed notebook; None to return it in
+        :attr:`RunOutcome.notebook_json` instead (remote workers).
+    start_timeout : float
+        Seconds the kernel may take to start.
+    """
+
+    run_id: str
+    notebook_json: str
+    input_path: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    cwd: str | None = None
+    kernel_name: str | None = None
+    timeout: float | None = None
+    output_path: str | None = None
+    start_timeout: float = DEFAULT_START_TIMEOUT
+
+
+@dataclass
+class RunOutcome:
+    """What a worker reports back about one run.
+
+    Attributes
+    ----------
+    run_id : str
+        The run's id.
+    status : str
+        ``succeeded``, ``failed`` or ``cancelled``.
+    started_at, finished_at : datetime
+        When the run started and ended (UTC).
+    duration : float
+        Seconds between the two.
+    error : RunErrorInfo or None
+        Why the run failed.
+    metrics : dict
+        The metrics recorded with ``nbprod.record``.
+    kernel : str or None
+        The kernel that ran the notebook.
+    papermill_version : str or None
+        The papermill version of the worker.
+    notebook_json : str or None
+        The executed notebook, when the spec had no output path.
+    output_written : bool
+        True when the worker wrote the notebook to the spec's output path.
+    """
+
+    run_id: str
+    status: str
+    started_at: _dt.datetime
+    finished_at: _dt.datetime
+    duration: float
+    error: RunErrorInfo | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    kernel: str | None = None
+    papermill_version: str | None = None
+    notebook_json: str | None = None
+    output_written: bool = False
+
+
+class RunCancelled(BaseException):
+    """Raised inside a worker by SIGTERM, to stop the current run and shut its kernel down.
+
+    A BaseException so that no ``except Exception`` in nbclient swallows it.
+    """
+
+
+class _WorkerState:
+    """What the SIGTERM handler of a local worker needs to know (one run at a time)."""
+
+    def __init__(self) -> None:
+        self.executing_cells = False
+        self.client: Any = None
+
+
+_STATE = _WorkerState()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Only interrupt while cells run: between runs (or while the result is
+    # being sent back) the worker must finish normally, or the pool breaks
+    # and the results of other runs are lost.
+    if _STATE.executing_cells:
+        client = _STATE.client
+        if client is not None:
+            client.shutdown_kernel = "immediate"
+        raise RunCancelled()
+
+
+def init_local_worker() -> None:
+    """Set up a local worker process: warm imports, and signal handling.
+
+    Ctrl-C goes to the whole terminal process group: workers ignore SIGINT and
+    let the batch driver decide; the driver stops them with SIGTERM, which
+    cancels the current run and shuts its kernel down.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    warm_imports()
+
+
+def warm_imports() -> None:
+    """Import papermill and nbclient now, so the first run does not pay for it."""
+    import nbclient  # noqa: F401
+    import papermill.engines  # noqa: F401
+
+
+def _engine() -> Any:
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+    from papermill.utils import merge_kwargs, remove_args
+
+    class NbprodEngine(NBClientEngine):
+        """papermill's nbclient engine, keeping a handle on the client for cancellation."""
+
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[override]
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: float = 60,
+            execution_timeout: float | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            if threading.current_thread() is threading.main_thread():
+                _STATE.client = client
+            return client.execute()
+
+    return NbprodEngine
+
+
+def _cell_error(nb: Any) -> RunErrorInfo | None:
+    # papermill marks the cell whose CellExecutionError stopped the run
+    for index, cell in enumerate(nb.cells):
+        if not cell.get("metadata", {}).get("papermill", {}).get("exception"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return RunErrorInfo(index, cell.get("id"), output.ename, output.evalue)
+        return RunErrorInfo(index, cell.get("id"), "CellExecutionError", "")
+    return None
+
+
+def _all_cells_done(nb: Any, executed: set[int]) -> bool:
+    # nbclient skips empty code cells; papermill's own per-cell status cannot
+    # be used, as it marks every cell "completed" when the notebook ends
+    return all(
+        index in executed
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and cell.source.strip()
+    )
+
+
+def _exception_error(
+    exc: BaseException, current: dict[str, Any], nb: Any
+) -> RunErrorInfo:
+    index = current.get("index")
+    cell_id = nb.cells[index].get("id") if index is not None else None
+    name = type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if name == "CellTimeoutError":
+        message = message or "a cell timed out"
+    return RunErrorInfo(index, cell_id, name, message)
+
+
+def execute_run(spec: RunSpec) -> RunOutcome:
+    """Execute one prepared notebook and report how it went.
+
+    Never raises for problems of the notebook: a failing cell, a kernel that
+    dies or a cell that times out become a ``failed`` outcome with the cell,
+    error name and message; the executed notebook (as far as it got) is kept.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run.
+
+    Returns
+    -------
+    RunOutcome
+        The status, times, error, metrics and (for remote workers) the
+        executed notebook.
+    """
+    import nbformat
+    import papermill
+
+    started = _dt.datetime.now(_dt.timezone.utc)
+    nb = nbformat.reads(spec.notebook_json, as_version=4)
+    nb.metadata["papermill"] = {
+        "default_parameters": {},
+        "parameters": spec.parameters,
+        "environment_variables": {},
+        "version": papermill.__version__,
+        "input_path": spec.input_path,
+        "output_path": spec.output_path,
+    }
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    kernel = (
+        spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    )
+    cwd = spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else None
+    current: dict[str, Any] = {}
+    executed: set[int] = set()
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        current["index"] = cell_index
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        executed.add(cell_index)
+
+    status, error = SUCCEEDED, None
+    try:
+        _STATE.executing_cells = True
+        _engine().execute_notebook(
+            nb,
+            kernel,
+            output_path=None,
+            progress_bar=False,
+            log_output=False,
+            start_timeout=spec.start_timeout,
+            execution_timeout=spec.timeout,
+            # nbclient starts the kernel in resources.metadata.path: the run's
+            # working directory without os.chdir in this (shared) process
+            resources={"metadata": {"path": cwd}} if cwd else {},
+            on_cell_start=on_cell_start,
+            on_cell_executed=on_cell_executed,
+            # all outputs are in by now: stopping the kernel outright saves the
+            # graceful shutdown's polling, which now and then waits seconds
+            shutdown_kernel="immediate",
+        )
+        _STATE.executing_cells = False
+        error = _cell_error(nb)
+    except RunCancelled:
+        _STATE.executing_cells = False
+        # a SIGTERM that lands after the last cell ran does not undo the run
+        error = _cell_error(nb)
+        if not _all_cells_done(nb, executed):
+            status = CANCELLED
+    except (
+        Exception
+    ) as exc:  # the kernel died, a cell timed out, the kernel did not start
+        _STATE.executing_cells = False
+        error = _exception_error(exc, current, nb)
+    finally:
+        _STATE.executing_cells = False
+        _STATE.client = None
+    if error is not None and status == SUCCEEDED:
+        status = FAILED
+    finished = _dt.datetime.now(_dt.timezone.utc)
+    nb.metadata["papermill"]["exception"] = error is not None
+    nb.metadata["papermill"]["start_time"] = started.isoformat()
+    nb.metadata["papermill"]["end_time"] = finished.isoformat()
+    nb.metadata["papermill"]["duration"] = (finished - started).total_seconds()
+    text = nbformat.writes(nb)
+    outcome = RunOutcome(
+        run_id=spec.run_id,
+        status=status,
+        started_at=started,
+        finished_at=finished,
+        duration=(finished - started).total_seconds(),
+        error=error,
+        metrics=read_metrics(nb),
+        kernel=kernel,
+        papermill_version=papermill.__version__,
+    )
+    if spec.output_path:
+        from nbprod.files import write_atomic
+
+        write_atomic(Path(spec.output_path), text)
+        outcome.output_written = True
+    else:
+        outcome.notebook_json = text
+    return outcome

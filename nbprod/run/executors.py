@@ -1,0 +1,248 @@
+"""Batch executors, papermill style: a registry of named ways to execute runs.
+
+An executor takes :class:`~nbprod.run.execute.RunSpec` objects and returns
+``concurrent.futures.Future`` objects of :class:`~nbprod.run.execute.RunOutcome`.
+``local`` uses warm worker processes on this machine; ``dask`` sends runs to a
+Dask distributed cluster. Register more with :func:`register_executor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import psutil
+
+from nbprod.errors import NbprodError, ParameterError
+from nbprod.run.execute import RunOutcome, RunSpec, execute_run, init_local_worker
+
+
+class ExecutorError(NbprodError):
+    """An executor that cannot start: a missing extra, an unreachable scheduler."""
+
+    http_status = 503
+
+
+class Executor(ABC):
+    """Runs specs somewhere and hands back futures of their outcomes.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    slots : int
+        How many runs it executes at once; the batch keeps that many submitted.
+    returns_notebooks : bool
+        True when workers cannot write to this machine's disk, so they return
+        the executed notebook and the driver writes it.
+    """
+
+    name = ""
+    returns_notebooks = False
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+
+    @abstractmethod
+    def submit(self, spec: RunSpec) -> Future[RunOutcome]:
+        """Start one run."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the runs in progress (their futures then report ``cancelled`` or fail)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release workers; after :meth:`cancel`, make sure no kernel is left behind."""
+
+    def recover(self) -> None:  # noqa: B027 (optional hook, not abstract)
+        """Make the executor usable again after a worker crashed (default: nothing)."""
+
+
+class LocalExecutor(Executor):
+    """Warm worker processes on this machine (one kernel each at a time).
+
+    Workers are forked from a forkserver that has already imported papermill
+    and nbclient, so neither start-up nor any run pays for those imports.
+    """
+
+    name = "local"
+
+    def __init__(self, slots: int | None = None, **_: Any) -> None:
+        super().__init__(slots or os.cpu_count() or 1)
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(
+            ["nbprod.run.execute", "papermill.engines", "nbclient", "nbformat"]
+        )
+        self._pool = self._new_pool()
+        self._kernels: list[psutil.Process] = []
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.slots,
+            mp_context=self._context,
+            initializer=init_local_worker,
+        )
+
+    def submit(self, spec: RunSpec) -> Future[RunOutcome]:
+        return self._pool.submit(execute_run, spec)
+
+    def _workers(self) -> list[psutil.Process]:
+        processes = getattr(self._pool, "_processes", None) or {}
+        found = []
+        for pid in list(processes):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found.append(psutil.Process(pid))
+        return found
+
+    def cancel(self) -> None:
+        # remember the kernels now: once their worker is gone they are
+        # reparented and no longer findable as its children
+        for worker in self._workers():
+            try:
+                self._kernels.extend(worker.children(recursive=True))
+                os.kill(worker.pid, signal.SIGTERM)
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                pass
+
+    def recover(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def close(self) -> None:
+        self._kernels.extend(
+            child for worker in self._workers() for child in _children(worker)
+        )
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        # a kernel whose worker was stopped mid-shutdown must not outlive the batch
+        for kernel in self._kernels:
+            try:
+                if kernel.is_running():
+                    kernel.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(self._kernels, timeout=5)
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+class DaskExecutor(Executor):
+    """Runs on a Dask distributed cluster; workers return the executed notebooks.
+
+    Parameters
+    ----------
+    slots : int, optional
+        Runs at once; default: the cluster's total worker threads.
+    scheduler : str or distributed.Client
+        The scheduler address (``tcp://host:8786``) or a connected client.
+    """
+
+    name = "dask"
+    returns_notebooks = True
+
+    def __init__(
+        self, slots: int | None = None, scheduler: Any = None, **_: Any
+    ) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutorError(
+                "the dask executor needs dask and distributed",
+                hint="pip install 'nbprod[dask]'",
+            ) from None
+        if scheduler is None:
+            raise ExecutorError(
+                "the dask executor needs a scheduler address",
+                hint="pass --scheduler tcp://host:8786",
+            )
+        self._own_client = not isinstance(scheduler, Client)
+        if self._own_client:
+            try:
+                self._client = Client(scheduler, timeout=15)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ExecutorError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                    hint="check the address and that the scheduler is running",
+                ) from None
+        else:
+            self._client = scheduler
+        threads = sum(self._client.nthreads().values())
+        super().__init__(slots or threads or 1)
+        self._futures: list[Any] = []
+
+    def submit(self, spec: RunSpec) -> Future[RunOutcome]:
+        result: Future[RunOutcome] = Future()
+        future = self._client.submit(
+            execute_run, spec, key=f"nbprod-run-{spec.run_id}", pure=False
+        )
+        self._futures.append(future)
+
+        def done(finished: Any) -> None:
+            if result.done():
+                return
+            try:
+                result.set_result(finished.result())
+            except BaseException as exc:  # a cancelled or lost task, a worker crash
+                result.set_exception(exc)
+
+        future.add_done_callback(done)
+        return result
+
+    def cancel(self) -> None:
+        # Dask cannot interrupt a task that is running: its kernel finishes the
+        # run on the worker, and the result is dropped
+        self._client.cancel([f for f in self._futures if not f.done()])
+
+    def close(self) -> None:
+        self._futures.clear()
+        if self._own_client:
+            self._client.close()
+
+
+_EXECUTORS: dict[str, Callable[..., Executor]] = {}
+
+
+def register_executor(name: str, factory: Callable[..., Executor]) -> None:
+    """Register an executor factory under ``name`` (called with ``slots=`` and ``scheduler=``)."""
+    _EXECUTORS[name] = factory
+
+
+def executor_names() -> list[str]:
+    """Return the registered executor names."""
+    return sorted(_EXECUTORS)
+
+
+def get_executor(
+    name: str, slots: int | None = None, scheduler: Any = None
+) -> Executor:
+    """Create the executor registered as ``name``.
+
+    Raises
+    ------
+    ParameterError
+        When no executor has that name.
+    ExecutorError
+        When it cannot start.
+    """
+    factory = _EXECUTORS.get(name)
+    if factory is None:
+        raise ParameterError(
+            f"unknown executor {name!r}",
+            hint=f"use one of: {', '.join(executor_names())}",
+        )
+    return factory(slots=slots, scheduler=scheduler)
+
+
+register_executor("local", LocalExecutor)
+register_executor("dask", DaskExecutor)

@@ -1,0 +1,258 @@
+"""One run of a notebook: check parameters, execute in a kernel, record it.
+
+Also the pieces every run shares (provenance, output paths, turning a worker's
+outcome into a history record), used by the batch driver too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+
+from nbprod._version import __version__
+from nbprod.config import ProjectConfig
+from nbprod.errors import Location, NotebookError
+from nbprod.files import write_atomic
+from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
+from nbprod.notebook.reader import read_notebook
+from nbprod.run.execute import RunOutcome, RunSpec, execute_run
+from nbprod.run.params import prepare_parameters
+from nbprod.run.values import to_display
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The git commit of the notebook's repository and whether its tree was dirty."""
+
+    commit: str | None = None
+    dirty: bool | None = None
+
+
+def git_state(folder: Path) -> GitState:
+    """Return the commit checked out at ``folder`` and whether tracked files changed.
+
+    Untracked files do not count as dirty: the run outputs themselves are
+    usually untracked. Outside a repository (or without git), both are None.
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if head.returncode != 0:
+            return GitState()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return GitState()
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return GitState(head.stdout.strip() or None, dirty)
+
+
+def papermill_version() -> str | None:
+    """Return the installed papermill version without importing papermill."""
+    try:
+        return version("papermill")
+    except PackageNotFoundError:
+        return None
+
+
+def load_prepared(
+    config: ProjectConfig, notebook: Path | str, parameters: dict[str, Any]
+) -> tuple[Path, NotebookNode, dict[str, Any]]:
+    """Read a notebook and check and inject parameters; no kernel is started.
+
+    Returns
+    -------
+    tuple
+        The notebook's absolute path, the notebook to execute and the typed
+        parameters.
+
+    Raises
+    ------
+    NotebookError
+        When the notebook cannot be read.
+    ParameterError
+        When the parameters do not fit its parameters cell.
+    """
+    path = Path(notebook)
+    if not path.is_absolute():
+        path = (Path.cwd() / path) if path.exists() else (config.root / path)
+    path = path.resolve()
+    if path.suffix != ".ipynb":
+        raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
+    nb = read_notebook(path)
+    prepared, typed = prepare_parameters(nb, parameters, config.relpath(path))
+    return path, prepared, typed
+
+
+def notebook_json(nb: NotebookNode) -> str:
+    """Serialise a notebook for a worker."""
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def apply_outcome(record: RunRecord, outcome: RunOutcome, output_path: Path) -> None:
+    """Copy a worker's outcome into the run's record; write the notebook when returned.
+
+    Parameters
+    ----------
+    record : RunRecord
+        The run, updated in place.
+    outcome : RunOutcome
+        What the worker reported.
+    output_path : Path
+        Where the output notebook goes (when the worker returned it).
+    """
+    if outcome.notebook_json is not None:
+        write_atomic(output_path, outcome.notebook_json)
+    record.status = outcome.status
+    record.started_at = outcome.started_at
+    record.finished_at = outcome.finished_at
+    record.duration = round(outcome.duration, 3)
+    record.error = outcome.error
+    record.metrics = outcome.metrics
+    record.kernel = outcome.kernel
+    record.papermill_version = outcome.papermill_version or record.papermill_version
+
+
+def new_record(
+    config: ProjectConfig,
+    path: Path,
+    parameters: dict[str, Any],
+    output_path: Path,
+    git: GitState,
+    run_id: str | None = None,
+    batch_id: str | None = None,
+) -> RunRecord:
+    """Return the record of a new, queued run."""
+    return RunRecord(
+        id=run_id or new_id(),
+        batch_id=batch_id,
+        notebook=config.relpath(path),
+        parameters=parameters,
+        created_at=now(),
+        output_path=config.relpath(output_path),
+        git_commit=git.commit,
+        git_dirty=git.dirty,
+        nbprod_version=__version__,
+        papermill_version=papermill_version(),
+    )
+
+
+def make_spec(
+    record: RunRecord,
+    path: Path,
+    prepared: NotebookNode,
+    output_path: Path | None,
+    timeout: float | None,
+    kernel: str | None,
+) -> RunSpec:
+    """Return what a worker needs to execute a run."""
+    return RunSpec(
+        run_id=record.id,
+        notebook_json=notebook_json(prepared),
+        input_path=str(path),
+        parameters=json.loads(json.dumps(to_display(record.parameters))),
+        cwd=str(path.parent),
+        kernel_name=kernel,
+        timeout=timeout,
+        output_path=str(output_path) if output_path else None,
+    )
+
+
+def run_notebook(
+    config: ProjectConfig,
+    notebook: Path | str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+    kernel: str | None = None,
+    store: Any = None,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> RunRecord:
+    """Run a notebook once with parameters and record the run in the history.
+
+    Parameters are checked against the notebook's parameters cell before any
+    kernel starts. The kernel runs in the notebook's folder; this process's
+    working directory is left alone. The output notebook goes to
+    ``<runs>/<notebook stem>/<run id>.ipynb`` and is kept when the run fails.
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The project (runs folder, history database).
+    notebook : Path or str
+        The notebook, absolute, relative to the working directory, or
+        relative to the project root.
+    parameters : dict, optional
+        Parameter values (``CommandLineText`` values are typed against the defaults).
+    timeout : float, optional
+        Seconds each cell may run.
+    kernel : str, optional
+        Kernel name; default: the notebook's kernelspec.
+    store : HistoryStore, optional
+        The history to record into; default: the project's.
+    on_start : callable, optional
+        Called with the record once the run is stored as running.
+
+    Returns
+    -------
+    RunRecord
+        The finished run: status ``succeeded`` or ``failed`` (with its error).
+
+    Raises
+    ------
+    NotebookError, ParameterError
+        Before anything runs or is recorded.
+    """
+    path, prepared, typed = load_prepared(config, notebook, parameters or {})
+    from nbprod.history.store import HistoryStore
+
+    own_store = store is None
+    if store is None:
+        store = HistoryStore(config.database_url)
+    try:
+        run_id = new_id()
+        output_path = config.runs_dir / path.stem / f"{run_id}.ipynb"
+        record = new_record(
+            config, path, typed, output_path, git_state(path.parent), run_id
+        )
+        record.status = RUNNING
+        record.started_at = now()
+        store.add_run(record)
+        if on_start:
+            on_start(record)
+        spec = make_spec(record, path, prepared, output_path, timeout, kernel)
+        try:
+            outcome = execute_run(spec)
+        except KeyboardInterrupt:
+            # nbclient has shut the kernel down on the way out
+            record.status = CANCELLED
+            record.finished_at = now()
+            store.update_run(record)
+            raise
+        apply_outcome(record, outcome, output_path)
+        store.update_run(record)
+        return record
+    finally:
+        if own_store:
+            store.close()
