@@ -8,3 +8,15 @@ from nbprod._version import __version__
 from nbprod.run.metrics import record
 
 __all__ = ["__version__", "record"]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """Tell jupyter_server where nbprod's server extension is (imported only then)."""
+    from nbprod.server import NbprodApp
+
+    return [{"module": "nbprod.server", "app": NbprodApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Tell JupyterLab where nbprod's built front-end is."""
+    return [{"src": "labextension", "dest": "nbprod"}]

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# pytest-jupyter's fixtures (jp_fetch, jp_serverapp, ...) for the server tests.
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 #: the repository root (the folder holding nbprod/ and examples/)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the example project, as committed (notebooks and configuration only)

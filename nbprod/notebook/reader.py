@@ -46,6 +46,33 @@ def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
             where,
             "open it in JupyterLab and save it again",
         ) from None
+    return parse_notebook(text, str(path), require_code)
+
+
+def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookNode:
+    """Parse and validate a notebook's JSON text, as :func:`read_notebook` does.
+
+    Parameters
+    ----------
+    text : str
+        The notebook's JSON.
+    path : str
+        Its path, for error locations.
+    require_code : bool
+        When True, a notebook without a single code cell is an error.
+
+    Returns
+    -------
+    NotebookNode
+        The notebook (nbformat 4).
+
+    Raises
+    ------
+    NotebookError
+        When the text is not JSON, not a notebook, in an old nbformat, invalid,
+        or without code cells.
+    """
+    where = Location(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
