@@ -165,6 +165,13 @@ class _Planner:
             Problem(severity, message, cell.location(self.name, line), hint)
         )
 
+    def _sorted_problems(self) -> list[Problem]:
+        """Problems in notebook order: by cell, then line (stable for one line)."""
+        return sorted(
+            self.problems,
+            key=lambda p: (p.location.cell or 0, p.location.line or 0),
+        )
+
     def _cell_label(self, cell: Cell) -> str:
         return f"cell {cell.index + 1}"
 
@@ -291,7 +298,7 @@ class _Planner:
         exported = [p for p in self.cells if p.module is not None]
         tests = [p for p in self.cells if p.cell.role is Role.TEST]
         if not exported and not tests:
-            plan.problems = self.problems
+            plan.problems = self._sorted_problems()
             return plan
         modules: dict[str, list[_Prepared]] = {}
         for prepared in exported:
@@ -308,7 +315,7 @@ class _Planner:
         }
         test_imports = self._check_tests(tests, owner)
         if any(problem.severity == "error" for problem in self.problems):
-            plan.problems = self.problems
+            plan.problems = self._sorted_problems()
             return plan
         for module_name, cells in modules.items():
             plan.files.append(
@@ -317,7 +324,7 @@ class _Planner:
         plan.files.extend(self._package_files(modules))
         if tests:
             plan.files.append(self._test_file(tests, test_imports))
-        plan.problems = self.problems
+        plan.problems = self._sorted_problems()
         return plan
 
     def _check_module_cells(
