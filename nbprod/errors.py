@@ -218,18 +218,28 @@ class PushRejectedError(GitError):
         What happened and what to do.
     commit : str or None
         The local commit that was made and not pushed.
+    report : Any
+        The :class:`~nbprod.gate.GateReport` of the gate that passed.
     """
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None, commit: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None,
+        commit: str | None,
+        report: Any = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.commit = commit
+        self.report = report
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the error with the kept local commit."""
+        """Return the error with the kept local commit and the gate report."""
         data = super().to_dict()
         data["commit"] = self.commit
+        data["report"] = self.report.to_dict() if self.report is not None else None
         return data
 
 

@@ -1,0 +1,22 @@
+"""The quality gate: sync, lint, tests and smoke runs, each a registered step.
+
+``run_gate(config)`` runs the steps and returns a :class:`GateReport`;
+``nbprod check`` renders it and ``nbprod push`` refuses to commit unless it
+passed.
+"""
+
+from nbprod.gate import steps as _steps  # noqa: F401  (registers the built-in steps)
+from nbprod.gate.registry import GateContext, GateSteps, gate_steps
+from nbprod.gate.report import Finding, GateReport, StepResult
+from nbprod.gate.runner import require_project, run_gate
+
+__all__ = [
+    "Finding",
+    "GateContext",
+    "GateReport",
+    "GateSteps",
+    "StepResult",
+    "gate_steps",
+    "require_project",
+    "run_gate",
+]

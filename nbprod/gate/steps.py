@@ -1,0 +1,313 @@
+"""The built-in gate steps: sync, lint, tests, smoke (registered in that order)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from nbprod.errors import NbprodError
+from nbprod.export import export_notebooks, find_notebooks
+from nbprod.gate.registry import GateContext, gate_steps
+from nbprod.gate.report import FAILED, PASSED, SKIPPED, Finding, StepResult
+from nbprod.gate.tools import (
+    missing_tool,
+    parse_black,
+    parse_junit,
+    parse_nbqa_ruff,
+    parse_ruff_json,
+    pytest_env,
+    run_tool,
+    tail,
+    tool_installed,
+)
+
+LINT_TOOLS = ("black", "ruff")
+
+
+def _verdict(findings: list[Finding]) -> str:
+    return FAILED if any(f.severity == "error" for f in findings) else PASSED
+
+
+def _error_finding(exc: NbprodError) -> Finding:
+    where = exc.location
+    return Finding(
+        exc.message,
+        path=where.path if where else None,
+        cell=where.cell + 1 if where and where.cell is not None else None,
+        line=where.line if where else None,
+        code="export",
+        hint=exc.hint,
+    )
+
+
+# -- sync ----------------------------------------------------------------------
+
+
+def _first_changed_line(diff: str | None) -> int | None:
+    match = re.search(r"^@@ -(\d+)", diff or "", re.MULTILINE)
+    return max(int(match.group(1)), 1) if match else None
+
+
+def sync_step(ctx: GateContext) -> StepResult:
+    """Check that the generated modules and tests match the notebooks.
+
+    Runs the export in check mode: nothing is written; stale files, notebook
+    problems and unreadable notebooks are findings.
+    """
+    ctx.progress("export --check")
+    try:
+        result = export_notebooks(ctx.config, check=True)
+    except NbprodError as exc:
+        return StepResult(
+            "sync", FAILED, findings=[_error_finding(exc)], summary=exc.message
+        )
+    findings = [_error_finding(exc) for exc in result.errors]
+    for problem in result.problems:
+        if problem.severity == "note":
+            continue
+        where = problem.location
+        findings.append(
+            Finding(
+                problem.message,
+                path=where.path,
+                cell=where.cell + 1 if where.cell is not None else None,
+                line=where.line,
+                code="export",
+                severity=problem.severity,
+                hint=problem.hint,
+            )
+        )
+    files = [f for nb in result.notebooks for f in nb.files]
+    for file in result.stale:
+        findings.append(
+            Finding(
+                "out of date with its notebook",
+                path=file.path,
+                line=_first_changed_line(file.diff),
+                code="export",
+                hint="run `nbprod export`",
+            )
+        )
+    in_sync = len(files) - len(result.stale)
+    status = _verdict(findings)
+    summary = f"{in_sync}/{len(files)} generated files in sync"
+    if result.errors:
+        summary = f"{len(result.errors)} notebook(s) could not be read"
+    return StepResult(
+        "sync", status, in_sync, len(files), summary=summary, findings=findings
+    )
+
+
+# -- lint ----------------------------------------------------------------------
+
+
+def _code_targets(ctx: GateContext) -> list[str]:
+    """The package's top folder and the tests folder, relative to the root."""
+    config = ctx.config
+    top = config.root / config.source / config.package.split(".")[0]
+    targets = []
+    for folder in (top, config.tests_dir):
+        if folder.is_dir() and any(folder.rglob("*.py")):
+            targets.append(config.relpath(folder))
+    return list(dict.fromkeys(targets))
+
+
+def lint_step(ctx: GateContext) -> StepResult:
+    """Run black and ruff on the package and tests, and through nbqa on the notebooks.
+
+    The tools run from the project root, so ``[tool.black]`` and
+    ``[tool.ruff]`` in the user's pyproject apply. Nothing is ever rewritten:
+    black runs with ``--check`` and ruff with ``--no-fix``.
+    """
+    config = ctx.config
+    root = config.root
+    code = _code_targets(ctx)
+    notebooks = [config.relpath(p) for p in find_notebooks(config) if p.is_file()]
+    findings: list[Finding] = []
+    passed = total = 0
+    unknown = [t for t in config.gate.lint if t not in LINT_TOOLS]
+    for tool in unknown:
+        total += 1
+        findings.append(
+            Finding(
+                f"nbprod does not know the lint tool {tool!r}",
+                code=tool,
+                hint=f"tool.nbprod.gate.lint may list: {', '.join(LINT_TOOLS)}",
+            )
+        )
+    for tool in (t for t in config.gate.lint if t in LINT_TOOLS):
+        for target, paths in (("code", code), ("notebooks", notebooks)):
+            if not paths:
+                continue
+            total += 1
+            runner = tool if target == "code" else "nbqa"
+            if not tool_installed(tool) or not tool_installed(runner):
+                name = tool if not tool_installed(tool) else runner
+                findings.append(missing_tool(name))
+                continue
+            ctx.progress(
+                f"{'' if target == 'code' else 'nbqa '}{tool} {' '.join(paths)}"
+            )
+            if tool == "black" and target == "code":
+                run = run_tool("black", ["--check", "--diff", "--", *paths], root)
+                found = parse_black(run, root)
+            elif tool == "black":
+                run = run_tool("nbqa", ["black", *paths, "--check"], root)
+                found = parse_black(run, root)
+            elif target == "code":
+                args = ["check", "--no-cache", "--no-fix", "--output-format", "json"]
+                run = run_tool("ruff", [*args, "--", *paths], root)
+                found = parse_ruff_json(run, root)
+            else:
+                args = ["--no-cache", "--no-fix", "--output-format", "concise"]
+                run = run_tool("nbqa", ["ruff", *paths, *args], root)
+                found = parse_nbqa_ruff(run, root)
+            findings.extend(found)
+            passed += not any(f.severity == "error" for f in found)
+    if not total:
+        return StepResult("lint", SKIPPED, summary="nothing to lint")
+    problems = sum(f.severity == "error" for f in findings)
+    summary = f"{passed}/{total} tool runs clean" + (
+        f", {problems} finding(s)" if problems else ""
+    )
+    return StepResult(
+        "lint", _verdict(findings), passed, total, summary=summary, findings=findings
+    )
+
+
+# -- tests ---------------------------------------------------------------------
+
+
+def tests_step(ctx: GateContext) -> StepResult:
+    """Run pytest on the project's tests in a subprocess; results from JUnit XML.
+
+    The project's source folder is put on ``PYTHONPATH`` so the tests import
+    the package without installing it.
+    """
+    config = ctx.config
+    if not config.tests_dir.is_dir():
+        return StepResult("tests", SKIPPED, summary=f"no {config.tests}/ folder")
+    if not tool_installed("pytest"):
+        return StepResult("tests", FAILED, 0, 1, findings=[missing_tool("pytest")])
+    ctx.progress(f"pytest {config.tests}")
+    with tempfile.TemporaryDirectory(prefix="nbprod-gate-") as tmp:
+        xml = Path(tmp) / "junit.xml"
+        run = run_tool(
+            "pytest",
+            [
+                config.tests,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={xml}",
+                # xunit1 records each test's file and line
+                "-o",
+                "junit_family=xunit1",
+            ],
+            config.root,
+            env=pytest_env(config.root, config.source),
+        )
+        if run.returncode == 5:
+            return StepResult("tests", SKIPPED, summary="no tests collected")
+        if not xml.is_file():
+            message = tail(run.stdout + "\n" + run.stderr) or "pytest failed"
+            return StepResult(
+                "tests",
+                FAILED,
+                0,
+                1,
+                summary="pytest did not run",
+                findings=[Finding(message, code="pytest")],
+            )
+        findings = parse_junit(xml, config.root)
+    failed = [f for f in findings if f.severity == "error"]
+    ran = [f for f in findings if f.outcome != "skipped"]
+    passed = sum(f.outcome == "passed" for f in findings)
+    if run.returncode not in (0, 1) and not failed:
+        failed.append(Finding(f"pytest failed: {tail(run.stderr or run.stdout)}"))
+        findings.append(failed[-1])
+    # errors and failures first, then the passing tests
+    findings.sort(key=lambda f: f.severity != "error")
+    summary = f"{passed}/{len(ran)} tests passed"
+    skipped = len(findings) - len(ran)
+    if skipped:
+        summary += f", {skipped} skipped"
+    return StepResult(
+        "tests",
+        FAILED if failed else PASSED,
+        passed,
+        len(ran),
+        summary=summary,
+        findings=findings,
+    )
+
+
+# -- smoke ---------------------------------------------------------------------
+
+
+def smoke_step(ctx: GateContext) -> StepResult:
+    """Run the notebooks of ``[tool.nbprod.gate] smoke`` with their small parameters.
+
+    Each is an ordinary run through the runner, recorded in the run history.
+    """
+    config = ctx.config
+    if not config.gate.smoke:
+        return StepResult("smoke", SKIPPED, summary="no smoke notebooks configured")
+    from nbprod.run.single import run_notebook
+
+    findings: list[Finding] = []
+    passed = 0
+    for notebook, parameters in config.gate.smoke.items():
+        ctx.progress(f"run {notebook}")
+        try:
+            record = run_notebook(
+                config, config.root / notebook, parameters, store=ctx.store
+            )
+        except NbprodError as exc:
+            finding = _error_finding(exc)
+            finding.path = finding.path or notebook
+            finding.code = "smoke"
+            findings.append(finding)
+            continue
+        if record.status == "succeeded":
+            passed += 1
+            findings.append(
+                Finding(
+                    f"run {record.id} succeeded in {record.duration or 0:.1f}s",
+                    path=notebook,
+                    code="smoke",
+                    severity="info",
+                    name=record.id,
+                    outcome="passed",
+                )
+            )
+            continue
+        error = record.error
+        findings.append(
+            Finding(
+                f"{error.ename}: {error.evalue}" if error else f"run {record.status}",
+                path=notebook,
+                cell=error.cell + 1 if error and error.cell is not None else None,
+                code="smoke",
+                name=record.id,
+                outcome=record.status,
+                hint=f"see the output notebook {record.output_path} (run {record.id})",
+            )
+        )
+    total = len(config.gate.smoke)
+    findings.sort(key=lambda f: f.severity != "error")
+    return StepResult(
+        "smoke",
+        _verdict(findings),
+        passed,
+        total,
+        summary=f"{passed}/{total} notebooks ran",
+        findings=findings,
+    )
+
+
+gate_steps.register("sync", sync_step)
+gate_steps.register("lint", lint_step)
+gate_steps.register("tests", tests_step)
+gate_steps.register("smoke", smoke_step)

@@ -1,0 +1,235 @@
+"""A small git wrapper: the git command line driven with argument lists, never a shell.
+
+Branch names, messages and paths reach git exactly as the user wrote them:
+every call is a list of arguments (no shell, so ``$(…)`` and quotes are plain
+text), paths come after ``--``, messages go through stdin, and remote names
+after ``--end-of-options``. Everything git prints passes through
+:func:`redact_url` before it reaches an error message, so a password or token
+embedded in a remote URL is never shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbprod.errors import GitError
+
+# scheme://userinfo@host: userinfo may hold a password or a token
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/@\s'\"]+)@"
+)
+
+
+def redact_url(text: str) -> str:
+    """Hide credentials embedded in URLs anywhere in ``text``.
+
+    ``https://user:s3cret@host/repo.git`` becomes ``https://***@host/repo.git``:
+    the whole userinfo goes, since a token is often passed as the user name.
+
+    Parameters
+    ----------
+    text : str
+        A URL, or any text that may contain URLs (git's stderr).
+
+    Returns
+    -------
+    str
+        The text with every ``scheme://userinfo@`` replaced by ``scheme://***@``.
+    """
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What one git command returned (output already redacted)."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        """True when git exited with 0."""
+        return self.returncode == 0
+
+
+def _last_lines(text: str, count: int = 6) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:])
+
+
+class Git:
+    """Run git commands in one working tree.
+
+    Parameters
+    ----------
+    cwd : Path
+        A folder inside the working tree; git runs there.
+    """
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = Path(cwd)
+
+    def env(self) -> dict[str, str]:
+        """The environment of every git call: no prompts, English messages."""
+        env = dict(os.environ)
+        # Never wait for a password on a terminal nobody is watching: fail fast
+        # with a message instead. C locale so the messages parsed below match.
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+        env["LC_ALL"] = "C"
+        env.pop("LANGUAGE", None)
+        return env
+
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        timeout: float | None = 600,
+    ) -> GitResult:
+        """Run ``git ARGS`` and return its redacted output.
+
+        Parameters
+        ----------
+        *args : str
+            The arguments after ``git``, each passed literally.
+        check : bool
+            Raise :class:`GitError` when git exits with an error.
+        input : str, optional
+            Text for git's stdin (commit messages).
+        timeout : float, optional
+            Seconds before giving up.
+
+        Raises
+        ------
+        GitError
+            When git is not installed, times out, or fails with ``check``.
+        """
+        command = ["git", "-c", "core.quotepath=false", *args]
+        try:
+            proc = subprocess.run(
+                command,
+                cwd=self.cwd,
+                input=(input or "").encode("utf-8"),
+                capture_output=True,
+                env=self.env(),
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError(
+                "git is not installed (no `git` on PATH)",
+                hint="install git, e.g. `apt-get install git`",
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} did not finish in {timeout:.0f}s") from None
+        result = GitResult(
+            tuple(args),
+            proc.returncode,
+            redact_url(proc.stdout.decode("utf-8", "replace")),
+            redact_url(proc.stderr.decode("utf-8", "replace")),
+        )
+        if check and not result.ok:
+            detail = _last_lines(result.stderr or result.stdout)
+            raise GitError(f"git {args[0]} failed: {detail or 'no message'}")
+        return result
+
+    # -- reading -----------------------------------------------------------
+
+    def toplevel(self) -> Path | None:
+        """The root of the working tree, or None outside a repository."""
+        result = self.run("rev-parse", "--show-toplevel", check=False)
+        return Path(result.stdout.strip()) if result.ok else None
+
+    def head(self) -> str | None:
+        """The commit checked out, or None in a repository without commits."""
+        result = self.run("rev-parse", "--verify", "--quiet", "HEAD", check=False)
+        return result.stdout.strip() or None if result.ok else None
+
+    def current_branch(self) -> str | None:
+        """The branch checked out, or None when HEAD is detached."""
+        result = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return result.stdout.strip() or None if result.ok else None
+
+    def remote_url(self, remote: str) -> str | None:
+        """The (redacted) URL of ``remote``, or None when there is no such remote."""
+        result = self.run("remote", "get-url", "--", remote, check=False)
+        return result.stdout.strip() or None if result.ok else None
+
+    def valid_branch(self, branch: str) -> bool:
+        """True when ``branch`` can name a branch on a remote (``refs/heads/<branch>``)."""
+        if not branch:
+            return False
+        return self.run("check-ref-format", f"refs/heads/{branch}", check=False).ok
+
+    def status(self) -> str:
+        """``git status --porcelain`` of the whole tree (untracked files included)."""
+        return self.run("status", "--porcelain", "--untracked-files=all").stdout
+
+    def ignored(self, paths: Iterable[str]) -> set[str]:
+        """The subset of ``paths`` that ``.gitignore`` rules ignore (and are untracked)."""
+        items = list(paths)
+        if not items:
+            return set()
+        # --stdin with NUL separators: any path, however odd, goes through intact
+        result = self.run(
+            "check-ignore",
+            "-z",
+            "--stdin",
+            check=False,
+            input="\0".join(items) + "\0",
+        )
+        if result.returncode not in (0, 1):
+            raise GitError(f"git check-ignore failed: {_last_lines(result.stderr)}")
+        return {p for p in result.stdout.split("\0") if p}
+
+    def index_path(self) -> Path:
+        """The path of the index file (to save and restore it around a commit)."""
+        text = self.run("rev-parse", "--git-path", "index").stdout.strip()
+        path = Path(text)
+        return path if path.is_absolute() else self.cwd / path
+
+    # -- writing -----------------------------------------------------------
+
+    def add(self, paths: Sequence[str], *, update: bool = False) -> None:
+        """Stage ``paths`` (``update``: only changes to files git already tracks)."""
+        if not paths:
+            return
+        flags = ["--update"] if update else []
+        self.run("add", *flags, "--", *paths)
+
+    def renormalize(self, paths: Sequence[str]) -> None:
+        """Stage tracked ``paths`` again through their clean filters (nbstripout)."""
+        tracked = self.run("ls-files", "-z", "--", *paths).stdout.split("\0")
+        tracked = [p for p in tracked if p]
+        if tracked:
+            self.run("add", "--renormalize", "--", *tracked)
+
+    def staged_files(self) -> list[str]:
+        """Paths staged for the next commit."""
+        result = self.run("diff", "--cached", "--name-only", "-z")
+        return [p for p in result.stdout.split("\0") if p]
+
+    def commit(self, message: str) -> str:
+        """Commit what is staged with ``message`` exactly as given; return the sha.
+
+        The message goes through stdin with ``--cleanup=verbatim``, so leading
+        dashes, ``#`` lines, quotes and ``$(…)`` are kept byte for byte.
+        """
+        self.run("commit", "--quiet", "--cleanup=verbatim", "--file=-", input=message)
+        sha = self.head()
+        assert sha is not None  # a commit was just made
+        return sha
+
+
+def python_command(module: str) -> list[str]:
+    """The command that runs ``python -m module`` with nbprod's own interpreter."""
+    return [sys.executable, "-m", module]
