@@ -119,6 +119,20 @@ def _common_options(function: Any) -> Any:
     return function
 
 
+def _print_table(table: Table) -> None:
+    # Piped into a file or CI log there is no terminal width to honour: a wide
+    # table beats one whose columns rich squeezes to three characters.
+    if out.is_terminal:
+        out.print(table)
+        return
+    width = out.width
+    out.width = max(width, 200)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
+
+
 def render_run(run: RunRecord) -> None:
     """Print one run: status, provenance, parameters, error and metrics."""
     out.print(f"[bold]run {escape(run.id)}[/]  {_status(run.status)}")
@@ -328,7 +342,7 @@ def render_batch(result: Any) -> None:
             _duration(run),
             detail,
         )
-    out.print(table)
+    _print_table(table)
     batch = result.batch
     counts = ", ".join(
         f"{batch.counts[s]} {s}" for s in RUN_STATUSES if batch.counts.get(s)
@@ -501,7 +515,7 @@ def runs_command(
         wrap = column in ("notebook", "parameters", "metrics")
         table.add_column(column, overflow="fold", no_wrap=not wrap)
     for run in runs:
-        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else ""
+        started = run.started_at.strftime("%m-%d %H:%M") if run.started_at else ""
         table.add_row(
             run.id,
             escape(run.notebook),
@@ -511,4 +525,4 @@ def runs_command(
             escape(_pairs(to_display(run.parameters))),
             escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
         )
-    out.print(table)
+    _print_table(table)

@@ -9,7 +9,9 @@ other machines.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
+import math
 import os
 import signal
 import threading
@@ -159,7 +161,7 @@ def _engine() -> Any:
         """papermill's nbclient engine, keeping a handle on the client for cancellation."""
 
         @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
+        def execute_managed_notebook(
             cls,
             nb_man: Any,
             kernel_name: str,
@@ -269,16 +271,26 @@ def execute_run(spec: RunSpec) -> RunOutcome:
         executed.add(cell_index)
 
     status, error = SUCCEEDED, None
+    # A Dask worker thread runs tasks in a context copied from its event loop,
+    # where jupyter_core may have stored that (running) loop as "the" loop; an
+    # empty context makes nbclient create a loop of its own for this thread.
+    context = (
+        contextvars.copy_context()
+        if threading.current_thread() is threading.main_thread()
+        else contextvars.Context()
+    )
     try:
         _STATE.executing_cells = True
-        _engine().execute_notebook(
+        context.run(
+            _engine().execute_notebook,
             nb,
             kernel,
             output_path=None,
             progress_bar=False,
             log_output=False,
-            start_timeout=spec.start_timeout,
-            execution_timeout=spec.timeout,
+            # nbclient's timeouts are whole seconds
+            start_timeout=math.ceil(spec.start_timeout),
+            execution_timeout=math.ceil(spec.timeout) if spec.timeout else None,
             # nbclient starts the kernel in resources.metadata.path: the run's
             # working directory without os.chdir in this (shared) process
             resources={"metadata": {"path": cwd}} if cwd else {},
@@ -304,6 +316,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     finally:
         _STATE.executing_cells = False
         _STATE.client = None
+
     if error is not None and status == SUCCEEDED:
         status = FAILED
     finished = _dt.datetime.now(_dt.timezone.utc)

@@ -169,7 +169,9 @@ class DaskExecutor(Executor):
         self._own_client = not isinstance(scheduler, Client)
         if self._own_client:
             try:
-                self._client = Client(scheduler, timeout=15)
+                # the wait is dask's `distributed.comm.timeouts.connect` setting
+                # (env DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)
+                self._client = Client(scheduler)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ExecutorError(
                     f"cannot reach the Dask scheduler at {scheduler}: {exc}",

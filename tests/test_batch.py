@@ -1,0 +1,294 @@
+"""Batches with real kernels: local worker processes, interruption and resume, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_notebook
+
+from nbprod.cli import main
+from nbprod.config import load_config
+from nbprod.errors import ParameterError
+from nbprod.history.store import HistoryStore
+from nbprod.run.batch import run_batch
+from nbprod.run.executors import ExecutorError, executor_names, get_executor
+
+pytestmark = pytest.mark.slow
+
+#: the command line, as a subprocess that can be sent signals
+NBPROD = [sys.executable, "-c", "from nbprod.cli import main; main()"]
+
+
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cell = new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, *(new_code_cell(source) for source in cells)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[tool.nbprod]\npackage = "demo"\n')
+    monkeypatch.delenv("NBPROD_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def history(root: Path) -> HistoryStore:
+    return HistoryStore(load_config(root).database_url)
+
+
+def test_batch_of_six_with_one_failure_and_relative_paths(project):
+    # the notebook reads a file relative to its own folder while two runs go
+    # on at once, from a process whose working directory is elsewhere
+    folder = project / "notebooks"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "base.txt").write_text("100")
+    nb = write_notebook(
+        folder / "score.ipynb",
+        "n = 0\nlabel = 'x'",
+        "base = int(open('data/base.txt').read())",
+        "assert n != 4, 'n=4 is broken'",
+        "import nbprod\nnbprod.record('score', base + n)\nnbprod.record('label', label)",
+    )
+    (project / "grid.yaml").write_text("n: [1, 2, 3, 4, 5, 6]\nlabel: [a]\n")
+    result = CliRunner().invoke(
+        main, ["batch", str(nb), "--grid", "grid.yaml", "--jobs", "2", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    runs = data["runs"]
+    assert [r["parameters"]["n"] for r in runs] == [1, 2, 3, 4, 5, 6]
+    assert [r["status"] for r in runs].count("succeeded") == 5
+    failed = [r for r in runs if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["parameters"]["n"] == 4
+    assert failed[0]["error"]["ename"] == "AssertionError"
+    assert failed[0]["error"]["evalue"] == "n=4 is broken"
+    assert failed[0]["error"]["cell"] == 3  # parameters, injected, read, assert
+    for run in runs:
+        assert (project / run["output_path"]).is_file()
+        if run["status"] == "succeeded":
+            assert run["metrics"] == {
+                "score": 100 + run["parameters"]["n"],
+                "label": "a",
+            }
+    batch = data["batch"]
+    assert batch["status"] == "failed" and batch["counts"] == {
+        "succeeded": 5,
+        "failed": 1,
+    }
+    assert batch["output_dir"] == f"runs/score/{batch['id']}"
+    store = history(project)
+    try:
+        stored = store.list_runs(batch_id=batch["id"], limit=None)
+        assert [r.status for r in stored] == [r["status"] for r in runs]
+        assert stored[0].metrics == {"score": 101, "label": "a"}
+    finally:
+        store.close()
+    # the table form, and `nbprod runs --batch`
+    listed = CliRunner().invoke(main, ["runs", "--batch", batch["id"], "--json"])
+    assert len(json.loads(listed.stdout)) == 6
+
+
+def test_batch_validates_every_set_before_running(project):
+    nb = write_notebook(project / "nb.ipynb", "n = 0", "print(n)")
+    (project / "grid.yaml").write_text("runs:\n  - {n: 1}\n  - {n: 2}\n  - {m: 3}\n")
+    result = CliRunner().invoke(main, ["batch", str(nb), "--grid", "grid.yaml"])
+    assert result.exit_code == 2
+    assert "parameter set 3 of 3: unknown parameter 'm'" in " ".join(
+        result.stderr.split()
+    )
+    assert not (project / "runs").exists()
+    assert not (project / ".nbprod" / "history.db").exists()
+    with pytest.raises(ParameterError, match="expects int"):
+        run_batch(load_config(project), nb, [{"n": 1}, {"n": "x"}])
+    assert not (project / "runs").exists()
+
+
+def test_executor_registry():
+    assert {"local", "dask"} <= set(executor_names())
+    with pytest.raises(ParameterError, match="unknown executor 'nope'"):
+        get_executor("nope")
+    with pytest.raises(ExecutorError, match="needs a scheduler"):
+        get_executor("dask")
+
+
+def _kernels_of(process: psutil.Process) -> list[psutil.Process]:
+    found = []
+    try:
+        for child in process.children(recursive=True):
+            try:
+                if "ipykernel_launcher" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.Error:
+                pass
+    except psutil.NoSuchProcess:
+        pass
+    return found
+
+
+def test_interrupt_and_resume(project):
+    lines = project / "notebooks" / "done.txt"
+    nb = write_notebook(
+        project / "notebooks" / "slow.ipynb",
+        "i = 0",
+        "import time\ntime.sleep(1.5)",
+        "with open('done.txt', 'a') as f:\n    f.write(f'{i}\\n')",
+    )
+    (project / "grid.yaml").write_text("i: [0, 1, 2, 3, 4, 5, 6, 7]\n")
+    command = [*NBPROD, "batch", str(nb), "--grid", "grid.yaml"]
+    process = subprocess.Popen(
+        [*command, "--jobs", "2"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    parent = psutil.Process(process.pid)
+    kernels: set[psutil.Process] = set()
+    deadline = time.monotonic() + 120
+    # wait until some runs finished, noting every kernel the batch starts
+    while time.monotonic() < deadline and process.poll() is None:
+        kernels.update(_kernels_of(parent))
+        if lines.exists() and len(lines.read_text().split()) >= 2:
+            break
+        time.sleep(0.05)
+    kernels.update(_kernels_of(parent))
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "resume with: nbprod batch --resume" in stdout
+    assert kernels, "the batch started no kernel that could be observed"
+    psutil.wait_procs(list(kernels), timeout=10)
+    assert [
+        k.pid for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE
+    ] == []
+
+    batch_id = stdout.split("resume with: nbprod batch --resume ")[1].split()[0]
+    store = history(project)
+    try:
+        runs = store.list_runs(batch_id=batch_id, limit=None)
+        statuses = [r.status for r in runs]
+        assert set(statuses) <= {"succeeded", "cancelled"}
+        finished = [r.parameters["i"] for r in runs if r.status == "succeeded"]
+        assert len(finished) >= 2 and statuses.count("cancelled") >= 1
+        written = sorted(int(x) for x in lines.read_text().split())
+        assert written == sorted(finished)  # every finished run is recorded
+        assert store.get_batch(batch_id).status == "cancelled"
+    finally:
+        store.close()
+
+    resumed = subprocess.run(
+        [*NBPROD, "batch", "--resume", batch_id, "--jobs", "2", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    data = json.loads(resumed.stdout)
+    assert [r["status"] for r in data["runs"]] == ["succeeded"] * 8
+    assert data["batch"]["status"] == "succeeded"
+    # every parameter set ran exactly once over both invocations
+    assert sorted(int(x) for x in lines.read_text().split()) == list(range(8))
+
+
+def test_dask_batch_on_local_cluster(project):
+    distributed = pytest.importorskip("distributed")
+    nb = write_notebook(
+        project / "notebooks" / "square.ipynb",
+        "x = 1",
+        "import nbprod\nnbprod.record('square', x * x)",
+    )
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",  # a real network scheduler, as with --scheduler tcp://...
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        result = CliRunner().invoke(
+            main,
+            [
+                "batch",
+                str(nb),
+                "--grid",
+                str(_grid(project, "x: [2, 3, 4]")),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--json",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["batch"]["executor"] == "dask"
+    assert [r["metrics"] for r in data["runs"]] == [
+        {"square": 4},
+        {"square": 9},
+        {"square": 16},
+    ]
+    for run in data["runs"]:
+        output = project / run["output_path"]
+        assert output.is_file()  # sent back by the worker, written here
+        assert nbformat.read(output, as_version=4).metadata["papermill"]["parameters"]
+
+
+def test_dask_unreachable_scheduler(project):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    nb = write_notebook(project / "nb.ipynb", "x = 1", "x")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = _batch_on(project, nb, "tcp://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "cannot reach the Dask scheduler" in result.stderr
+    assert not (project / ".nbprod" / "history.db").exists()
+
+
+def _batch_on(project: Path, nb: Path, scheduler: str):
+    return CliRunner().invoke(
+        main,
+        [
+            "batch",
+            str(nb),
+            "--grid",
+            str(_grid(project, "x: [1]")),
+            "--executor",
+            "dask",
+            "--scheduler",
+            scheduler,
+        ],
+    )
+
+
+def _grid(project: Path, text: str) -> Path:
+    path = project / "grid.yaml"
+    path.write_text(text + "\n")
+    return path
+
+
+def test_no_orphan_kernels_in_this_process():
+    # every batch above shut its kernels down
+    me = psutil.Process(os.getpid())
+    assert _kernels_of(me) == []

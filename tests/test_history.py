@@ -1,0 +1,178 @@
+"""The run history store on a real SQLite file, and run provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+
+import pytest
+
+from nbprod.config import load_config
+from nbprod.errors import NotFoundError
+from nbprod.history.models import SCHEMA_VERSION
+from nbprod.history.records import BatchRecord, RunErrorInfo, RunRecord, new_id, now
+from nbprod.history.store import HistoryStore
+from nbprod.run.single import git_state
+
+
+@pytest.fixture
+def store(tmp_path):
+    history = HistoryStore(f"sqlite:///{tmp_path / 'state' / 'history.db'}")
+    yield history
+    history.close()
+
+
+def _run(run_id, **fields):
+    base = dict(
+        id=run_id,
+        notebook="notebooks/train.ipynb",
+        parameters={"n": 1},
+        created_at=now(),
+    )
+    base.update(fields)
+    return RunRecord(**base)
+
+
+def test_schema_created_with_version_and_wal(store, tmp_path):
+    database = tmp_path / "state" / "history.db"
+    assert database.is_file()
+    with sqlite3.connect(database) as db:
+        assert db.execute("select version from nbprod_schema").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
+        assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    # opening it again keeps the data and the version row
+    HistoryStore(store.url).close()
+
+
+def test_newer_schema_is_refused(store, tmp_path):
+    with sqlite3.connect(tmp_path / "state" / "history.db") as db:
+        db.execute("update nbprod_schema set version = 99")
+    from nbprod.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="schema version 99"):
+        HistoryStore(store.url)
+
+
+def test_run_round_trip_with_metrics_error_and_exact_parameters(store):
+    params = {"pair": (1, 2), "day": dt.date(2024, 1, 31), "keys": {1: "a"}, "s": {3}}
+    run = _run(new_id(), parameters=params, status="running", started_at=now())
+    store.add_run(run)
+    run.status = "failed"
+    run.finished_at = now()
+    run.duration = 1.25
+    run.error = RunErrorInfo(3, "abc", "ValueError", "bad")
+    run.metrics = {"auc": 0.91, "note": "ok", "cm": [[1, 2], [3, 4]]}
+    run.git_commit, run.git_dirty = "deadbeef", True
+    run.kernel, run.nbprod_version, run.papermill_version = "python3", "0.1.0", "2.7.0"
+    store.update_run(run)
+    loaded = store.get_run(run.id)
+    assert loaded.parameters == params
+    assert type(loaded.parameters["pair"]) is tuple
+    assert loaded.status == "failed"
+    assert loaded.error == RunErrorInfo(3, "abc", "ValueError", "bad")
+    assert loaded.metrics == {"auc": 0.91, "note": "ok", "cm": [[1, 2], [3, 4]]}
+    assert loaded.git_dirty is True and loaded.duration == 1.25
+    assert loaded.started_at.tzinfo is not None
+    data = loaded.to_dict()
+    assert (
+        data["parameters"]["pair"] == [1, 2]
+        and data["parameters"]["day"] == "2024-01-31"
+    )
+    # metrics are replaced, not appended, on a second update
+    run.metrics = {"auc": 0.5}
+    store.update_run(run)
+    assert store.get_run(run.id).metrics == {"auc": 0.5}
+
+
+def test_get_run_by_prefix_and_not_found(store):
+    store.add_run(_run("20240101-000000-aaaaaa"))
+    store.add_run(_run("20240101-000000-aaabbb"))
+    assert store.get_run("20240101-000000-aaab").id == "20240101-000000-aaabbb"
+    with pytest.raises(NotFoundError, match="more than one run"):
+        store.get_run("20240101-000000-aaa")
+    with pytest.raises(NotFoundError, match="no run"):
+        store.get_run("nope")
+    with pytest.raises(NotFoundError, match="no batch"):
+        store.get_batch("b-nope")
+
+
+def test_batches_filters_and_cancel(store):
+    batch = BatchRecord(
+        id="b-1",
+        notebook="notebooks/train.ipynb",
+        status="running",
+        executor="local",
+        jobs=2,
+        output_dir="runs/train/b-1",
+        created_at=now(),
+    )
+    runs = [_run(f"r{i}", batch_id="b-1", parameters={"n": i}) for i in range(4)]
+    store.add_batch(batch, runs)
+    store.add_run(_run("single", notebook="notebooks/other.ipynb"))
+    runs[0].status = "succeeded"
+    store.update_run(runs[0])
+    store.set_status(["r1"], "running")
+    assert [r.id for r in store.list_runs(batch_id="b-1")] == ["r0", "r1", "r2", "r3"]
+    assert {r.id for r in store.list_runs(notebook="other.ipynb")} == {"single"}
+    assert {r.id for r in store.list_runs(notebook="notebooks/train.ipynb")} == {
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+    }
+    assert [r.id for r in store.list_runs(status="succeeded")] == ["r0"]
+    assert len(store.list_runs(limit=2)) == 2
+    assert sorted(store.cancel_unfinished("b-1")) == ["r1", "r2", "r3"]
+    store.finish_batch("b-1", "cancelled", now())
+    loaded = store.get_batch("b-1")
+    assert loaded.counts == {"succeeded": 1, "cancelled": 3}
+    assert loaded.total == 4 and loaded.status == "cancelled"
+    store.reopen_batch("b-1", ["r2"])
+    assert store.get_run("r2").status == "queued"
+    assert store.get_batch("b-1").status == "running"
+
+
+def test_database_url_from_config_and_environment(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nbprod]\ndatabase = "sqlite:///db/h.db"\n'
+    )
+    monkeypatch.delenv("NBPROD_DATABASE_URL", raising=False)
+    config = load_config(tmp_path)
+    assert config.database_url == f"sqlite:///{(tmp_path / 'db' / 'h.db').resolve()}"
+    other = tmp_path / "other.db"
+    monkeypatch.setenv("NBPROD_DATABASE_URL", f"sqlite:///{other}")
+    HistoryStore(load_config(tmp_path).database_url).close()
+    assert other.is_file()
+
+
+def test_git_state_commit_and_dirty(tmp_path):
+    assert git_state(tmp_path) == git_state(tmp_path)  # no repository: no provenance
+    assert git_state(tmp_path).commit is None and git_state(tmp_path).dirty is None
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def git(*args):
+        subprocess.run(
+            ["git", *args], cwd=tmp_path, check=True, env=env, capture_output=True
+        )
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("1")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "one")
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    state = git_state(tmp_path)
+    assert state.commit == head and state.dirty is False
+    (tmp_path / "untracked.txt").write_text("x")
+    assert git_state(tmp_path).dirty is False  # run outputs are untracked files
+    (tmp_path / "a.txt").write_text("2")
+    assert git_state(tmp_path).dirty is True
