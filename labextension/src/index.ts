@@ -1,18 +1,133 @@
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
-
 /**
- * The nbprod JupyterLab plugin. For now it only announces itself; the
- * production panel, cell roles and history view build on this entry point.
+ * nbprod's JupyterLab extension: cell roles, the production panel (export,
+ * run, batch, ship) and the run history.
  */
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { Signal } from '@lumino/signaling';
+
+import { activateCellRoles } from './cellroles';
+import { DEFAULT_SETTINGS, NbprodContext, NbprodSettings } from './context';
+import { HistoryView } from './history';
+import { nbprodIcon, PANEL_ID, ProductionPanel } from './panel';
+
+const PLUGIN_ID = 'nbprod:plugin';
+
+/** Command ids. */
+export const CommandIDs = {
+  openPanel: 'nbprod:open-panel',
+  openHistory: 'nbprod:open-history',
+  export: 'nbprod:export',
+  refreshPreview: 'nbprod:refresh-preview'
+};
+
+function readSettings(settings: ISettingRegistry.ISettings, target: NbprodSettings): void {
+  const get = <K extends keyof NbprodSettings>(key: K): NbprodSettings[K] => {
+    const value = settings.get(key).composite;
+    return (value === undefined || value === null ? DEFAULT_SETTINGS[key] : value) as NbprodSettings[K];
+  };
+  target.exportOnSave = get('exportOnSave');
+  target.previewDelay = Math.max(0, get('previewDelay'));
+  target.pollInterval = Math.max(200, get('pollInterval'));
+  target.batchJobs = Math.max(1, get('batchJobs'));
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'nbprod:plugin',
-  description: 'Take notebooks to production: export, run, ship.',
+  id: PLUGIN_ID,
+  description: 'Take notebooks to production: cell roles, export preview, runs, batches, history and ship.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
-    console.log('nbprod extension activated');
+  requires: [INotebookTracker, IDocumentManager, IEditorServices],
+  optional: [ICommandPalette, ISettingRegistry, IDefaultFileBrowser, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    docManager: IDocumentManager,
+    editorServices: IEditorServices,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    fileBrowser: IDefaultFileBrowser | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const ctx: NbprodContext = {
+      app,
+      docManager,
+      editorServices,
+      fileBrowser,
+      settings: { ...DEFAULT_SETTINGS },
+      runsChanged: new Signal<object, void>({})
+    };
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          readSettings(settings, ctx.settings);
+          settings.changed.connect(() => readSettings(settings, ctx.settings));
+        })
+        .catch(reason => console.warn('nbprod: cannot load the settings', reason));
+    }
+
+    activateCellRoles(app, tracker, palette);
+
+    // the run history, in the main area
+    const historyTracker = new WidgetTracker<MainAreaWidget<HistoryView>>({ namespace: 'nbprod-history' });
+    let history: MainAreaWidget<HistoryView> | null = null;
+    const openHistory = () => {
+      if (!history || history.isDisposed) {
+        history = new MainAreaWidget({ content: new HistoryView(ctx) });
+        history.id = 'nbprod-history';
+        history.title.label = 'Run History';
+        history.title.icon = nbprodIcon;
+        history.title.closable = true;
+        void historyTracker.add(history);
+      }
+      if (!history.isAttached) {
+        app.shell.add(history, 'main');
+      } else {
+        void history.content.refresh();
+      }
+      app.shell.activateById(history.id);
+    };
+
+    const panel = new ProductionPanel(ctx, tracker, openHistory);
+    app.shell.add(panel, 'right', { rank: 600 });
+    restorer?.add(panel, PANEL_ID);
+    if (restorer) {
+      void restorer.restore(historyTracker, {
+        command: CommandIDs.openHistory,
+        name: () => 'nbprod-history'
+      });
+    }
+
+    const { commands } = app;
+    commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open Production Panel',
+      caption: 'Export preview, runs, batches and ship for the current notebook',
+      execute: () => app.shell.activateById(PANEL_ID)
+    });
+    commands.addCommand(CommandIDs.openHistory, {
+      label: 'Open Run History',
+      caption: 'Every run of the project, with its parameters, metrics and output',
+      execute: openHistory
+    });
+    commands.addCommand(CommandIDs.export, {
+      label: 'Export Notebook to Module and Tests',
+      caption: 'Write the module and tests of the current notebook',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: () => panel.exportSection.export(false)
+    });
+    commands.addCommand(CommandIDs.refreshPreview, {
+      label: 'Refresh Export Preview',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: () => panel.exportSection.refresh(true)
+    });
+    for (const command of Object.values(CommandIDs)) {
+      palette?.addItem({ command, category: 'nbprod' });
+    }
     document.body.dataset.nbprod = 'active';
   }
 };

@@ -1,0 +1,280 @@
+/**
+ * The run history (main area): runs filtered by notebook, status and batch,
+ * each opening its output notebook, and a chart of one metric across runs.
+ */
+import { Widget } from '@lumino/widgets';
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip
+} from 'chart.js';
+
+import { formatDuration, formatValue, metricNames, parseRunList, RunRecord } from './api';
+import { NbprodContext, openFile } from './context';
+import { badge, button, fill, h } from './dom';
+import { notifyError, requestApi } from './request';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
+
+const STATUSES = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+/** The runs of a chart, oldest first, that have a number for `metric`. */
+export function chartPoints(runs: RunRecord[], metric: string): { label: string; value: number; run: RunRecord }[] {
+  return runs
+    .filter(run => typeof run.metrics[metric] === 'number')
+    .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))
+    .map(run => ({ label: run.id, value: run.metrics[metric] as number, run }));
+}
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+export class HistoryView extends Widget {
+  constructor(private ctx: NbprodContext) {
+    super();
+    this.addClass('jp-nbprod-history');
+    this.notebookSelect = h('select', { className: 'jp-mod-styled jp-nbprod-filterNotebook', 'aria-label': 'Notebook', onchange: () => void this.refresh() });
+    this.statusSelect = h(
+      'select',
+      { className: 'jp-mod-styled jp-nbprod-filterStatus', 'aria-label': 'Status', onchange: () => void this.refresh() },
+      STATUSES.map(s => h('option', { value: s }, s || 'any status'))
+    );
+    this.batchInput = h('input', {
+      type: 'text',
+      className: 'jp-mod-styled jp-nbprod-input jp-nbprod-filterBatch',
+      placeholder: 'batch id',
+      'aria-label': 'Batch',
+      onchange: () => void this.refresh()
+    });
+    this.metricSelect = h('select', {
+      className: 'jp-mod-styled jp-nbprod-metricSelect',
+      'aria-label': 'Metric',
+      onchange: () => this.renderChart()
+    });
+    this.countNode = h('span', { className: 'jp-nbprod-count' });
+    this.canvas = h('canvas', { className: 'jp-nbprod-chartCanvas' });
+    this.tableNode = h('div', { className: 'jp-nbprod-historyTable' });
+    this.node.append(
+      h(
+        'div',
+        { className: 'jp-nbprod-filters' },
+        h('label', {}, 'Notebook ', this.notebookSelect),
+        h('label', {}, 'Status ', this.statusSelect),
+        h('label', {}, 'Batch ', this.batchInput),
+        button('Refresh', () => void this.refresh(), { className: 'jp-nbprod-refresh' }),
+        this.countNode
+      ),
+      h(
+        'div',
+        { className: 'jp-nbprod-chart' },
+        h('label', {}, 'Metric ', this.metricSelect),
+        h('div', { className: 'jp-nbprod-chartBox' }, this.canvas)
+      ),
+      this.tableNode
+    );
+    ctx.runsChanged.connect(this.onRunsChanged, this);
+  }
+
+  dispose(): void {
+    this.ctx.runsChanged.disconnect(this.onRunsChanged, this);
+    this.chart?.destroy();
+    super.dispose();
+  }
+
+  /** Filter the history to one notebook (or all with ''). */
+  setNotebookFilter(notebook: string): void {
+    this.wantedNotebook = notebook;
+  }
+
+  protected onAfterShow(): void {
+    void this.refresh();
+  }
+
+  protected onAfterAttach(): void {
+    void this.refresh();
+  }
+
+  private onRunsChanged(): void {
+    if (this.isVisible) {
+      void this.refresh();
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const seq = ++this.sequence;
+    if (this.wantedNotebook !== null) {
+      this.ensureOption(this.wantedNotebook);
+      this.notebookSelect.value = this.wantedNotebook;
+      this.wantedNotebook = null;
+    }
+    try {
+      const query = {
+        notebook: this.notebookSelect.value || undefined,
+        status: this.statusSelect.value || undefined,
+        batch: this.batchInput.value.trim() || undefined,
+        limit: 500
+      };
+      const [list, all] = await Promise.all([
+        requestApi('runs', {}, query).then(parseRunList),
+        requestApi('runs', {}, { limit: 500 }).then(parseRunList)
+      ]);
+      if (seq !== this.sequence) {
+        return;
+      }
+      this.runs = list.runs;
+      this.total = list.total;
+      for (const notebook of [...new Set(all.runs.map(r => r.notebook))].sort()) {
+        this.ensureOption(notebook);
+      }
+    } catch (error) {
+      notifyError('Cannot read the run history', error);
+      return;
+    }
+    this.render();
+  }
+
+  private ensureOption(notebook: string): void {
+    if (!this.notebookSelect.options.length) {
+      this.notebookSelect.append(h('option', { value: '' }, 'all notebooks'));
+    }
+    if (notebook && ![...this.notebookSelect.options].some(o => o.value === notebook)) {
+      this.notebookSelect.append(h('option', { value: notebook }, notebook));
+    }
+  }
+
+  private render(): void {
+    this.countNode.textContent = `${this.runs.length === this.total ? this.total : `${this.runs.length} of ${this.total}`} run${this.total === 1 ? '' : 's'}`;
+    const metrics = metricNames(this.runs);
+    const chosen = this.metricSelect.value;
+    fill(this.metricSelect, metrics.map(m => h('option', { value: m }, m)));
+    if (metrics.includes(chosen)) {
+      this.metricSelect.value = chosen;
+    }
+    const params = [...new Set(this.runs.flatMap(r => Object.keys(r.parameters)))];
+    fill(
+      this.tableNode,
+      this.runs.length
+        ? h(
+            'table',
+            { className: 'jp-nbprod-table jp-nbprod-runsTable' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['run', 'notebook', 'status', 'started', 'time', 'parameters', 'metrics', 'commit', ''].map(t => h('th', {}, t))
+              )
+            ),
+            h(
+              'tbody',
+              {},
+              this.runs.map(run =>
+                h(
+                  'tr',
+                  { 'data-status': run.status, 'data-run-id': run.id },
+                  h('td', { className: 'jp-nbprod-runId' }, run.id, run.batch_id ? h('div', { className: 'jp-nbprod-batchId' }, run.batch_id) : null),
+                  h('td', {}, run.notebook),
+                  h('td', {}, badge(run.status), run.error ? h('div', { className: 'jp-nbprod-runError', title: run.error.evalue }, run.error.ename) : null),
+                  h('td', {}, run.created_at ? new Date(run.created_at).toLocaleString() : ''),
+                  h('td', {}, formatDuration(run.duration)),
+                  h('td', {}, params.filter(p => p in run.parameters).map(p => h('div', {}, `${p} = ${formatValue(run.parameters[p])}`))),
+                  h('td', {}, Object.entries(run.metrics).map(([m, v]) => h('div', {}, `${m} = ${formatValue(v)}`))),
+                  h('td', { title: run.git_commit ?? '' }, run.git_commit ? `${run.git_commit.slice(0, 7)}${run.git_dirty ? '*' : ''}` : ''),
+                  h(
+                    'td',
+                    {},
+                    run.output_file
+                      ? h(
+                          'a',
+                          {
+                            href: '#',
+                            className: 'jp-nbprod-openOutput',
+                            title: run.output_file,
+                            onclick: (event: Event) => {
+                              event.preventDefault();
+                              openFile(this.ctx, run.output_file!);
+                            }
+                          },
+                          'output'
+                        )
+                      : null
+                  )
+                )
+              )
+            )
+          )
+        : h('p', { className: 'jp-nbprod-empty' }, 'No runs yet: run a notebook from the Production panel or with `nbprod run`.')
+    );
+    this.renderChart();
+  }
+
+  private renderChart(): void {
+    const metric = this.metricSelect.value;
+    const points = metric ? chartPoints(this.runs, metric) : [];
+    const color = cssVar('--jp-brand-color1', '#1976d2');
+    const text = cssVar('--jp-ui-font-color1', '#333');
+    const grid = cssVar('--jp-border-color2', '#ddd');
+    this.chart?.destroy();
+    this.chart = new Chart(this.canvas, {
+      type: 'line',
+      data: {
+        labels: points.map(p => p.label),
+        datasets: [
+          {
+            label: metric || 'no metrics recorded',
+            data: points.map(p => p.value),
+            borderColor: color,
+            backgroundColor: color,
+            pointRadius: 4,
+            tension: 0
+          }
+        ]
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        scales: {
+          x: { ticks: { color: text, maxRotation: 60, autoSkip: true }, grid: { color: grid } },
+          y: { ticks: { color: text }, grid: { color: grid } }
+        },
+        plugins: {
+          legend: { labels: { color: text } },
+          tooltip: {
+            callbacks: {
+              afterLabel: item => {
+                const run = points[item.dataIndex]?.run;
+                return run
+                  ? Object.entries(run.parameters)
+                      .map(([k, v]) => `${k} = ${formatValue(v)}`)
+                      .join(', ')
+                  : '';
+              }
+            }
+          }
+        }
+      }
+    });
+    this.canvas.dataset.points = String(points.length);
+  }
+
+  private runs: RunRecord[] = [];
+  private total = 0;
+  private sequence = 0;
+  private wantedNotebook: string | null = null;
+  private chart: Chart | null = null;
+  private notebookSelect: HTMLSelectElement;
+  private statusSelect: HTMLSelectElement;
+  private batchInput: HTMLInputElement;
+  private metricSelect: HTMLSelectElement;
+  private countNode: HTMLElement;
+  private canvas: HTMLCanvasElement;
+  private tableNode: HTMLElement;
+}
