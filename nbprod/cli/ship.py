@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from nbprod.errors import GateFailedError, NbprodError, PushRejectedError
 from nbprod.gate import GateReport, StepResult, gate_steps, run_gate
 
 _STATUS = {"passed": "green", "failed": "bold red", "skipped": "dim"}
+_RULE = re.compile(r"^[A-Z]+[0-9]+$")
 _SEVERITY = {"error": "red", "warning": "yellow", "info": "dim"}
 
 
@@ -51,9 +53,10 @@ def render_gate(report: GateReport) -> None:
         out.print(f"\n[bold]{escape(step.name)}[/]: {len(problems)} finding(s)")
         for finding in problems:
             where = finding.where
-            code = (
-                f"{finding.code} " if finding.code and finding.code != step.name else ""
-            )
+            # rule codes (F401) help; tool names (black, pytest) only repeat the step
+            code = f"{finding.code} " if _RULE.match(finding.code or "") else ""
+            if finding.name and finding.outcome and finding.path:
+                code = f"{finding.name.rsplit('::', 1)[-1]} {finding.outcome}: "
             style = _SEVERITY.get(finding.severity, "")
             out.print(
                 f"  [{style}]{escape(where)}[/]{': ' if where else ''}"

@@ -14,7 +14,6 @@ from nbprod.gate.tools import (
     missing_tool,
     parse_black,
     parse_junit,
-    parse_nbqa_ruff,
     parse_ruff_json,
     pytest_env,
     run_tool,
@@ -114,7 +113,9 @@ def _code_targets(ctx: GateContext) -> list[str]:
 
 
 def lint_step(ctx: GateContext) -> StepResult:
-    """Run black and ruff on the package and tests, and through nbqa on the notebooks.
+    """Run black and ruff on the package, the tests and the notebooks.
+
+    black reaches the notebooks through nbqa; ruff reads notebooks natively.
 
     The tools run from the project root, so ``[tool.black]`` and
     ``[tool.ruff]`` in the user's pyproject apply. Nothing is ever rewritten:
@@ -141,28 +142,26 @@ def lint_step(ctx: GateContext) -> StepResult:
             if not paths:
                 continue
             total += 1
-            runner = tool if target == "code" else "nbqa"
+            runner = "nbqa" if tool == "black" and target == "notebooks" else tool
             if not tool_installed(tool) or not tool_installed(runner):
                 name = tool if not tool_installed(tool) else runner
                 findings.append(missing_tool(name))
                 continue
-            ctx.progress(
-                f"{'' if target == 'code' else 'nbqa '}{tool} {' '.join(paths)}"
-            )
+            prefix = "nbqa " if runner == "nbqa" else ""
+            ctx.progress(f"{prefix}{tool} {' '.join(paths)}")
             if tool == "black" and target == "code":
                 run = run_tool("black", ["--check", "--diff", "--", *paths], root)
                 found = parse_black(run, root)
             elif tool == "black":
                 run = run_tool("nbqa", ["black", *paths, "--check"], root)
                 found = parse_black(run, root)
-            elif target == "code":
-                args = ["check", "--no-cache", "--no-fix", "--output-format", "json"]
-                run = run_tool("ruff", [*args, "--", *paths], root)
-                found = parse_ruff_json(run, root)
             else:
-                args = ["--no-cache", "--no-fix", "--output-format", "concise"]
-                run = run_tool("nbqa", ["ruff", *paths, *args], root)
-                found = parse_nbqa_ruff(run, root)
+                # ruff reads notebooks itself and reports the real cell and line
+                # (nbqa's mapping of ruff's positions is off by the cell markers);
+                # --force-exclude applies the user's excludes to named files too
+                args = ["check", "--no-cache", "--no-fix", "--force-exclude"]
+                args += ["--output-format", "json", "--", *paths]
+                found = parse_ruff_json(run_tool("ruff", args, root), root)
             findings.extend(found)
             passed += not any(f.severity == "error" for f in found)
     if not total:

@@ -151,7 +151,7 @@ def parse_black(run: ToolRun, root: Path) -> list[Finding]:
 
 
 def parse_ruff_json(run: ToolRun, root: Path) -> list[Finding]:
-    """Findings from ``ruff check --output-format json``."""
+    """Findings from ``ruff check --output-format json`` (modules or notebooks)."""
     try:
         items = json.loads(run.stdout or "[]")
     except json.JSONDecodeError:
@@ -167,42 +167,14 @@ def parse_ruff_json(run: ToolRun, root: Path) -> list[Finding]:
                 path=_relative(item.get("filename", ""), root),
                 line=location.get("row"),
                 col=location.get("column"),
+                # for notebooks: the cell's one-based position among all cells
+                cell=item.get("cell"),
                 code=item.get("code") or "ruff",
                 hint=(item.get("fix") or {}).get("message"),
             )
         )
     if run.returncode not in (0, 1) and not findings:
         findings.append(Finding(f"ruff failed: {tail(run.stderr)}", code="ruff"))
-    return findings
-
-
-# nbqa maps ruff's positions back to cells: ``nb.ipynb:cell_2:3:8: F401 [*] msg``
-_NBQA_RUFF = re.compile(
-    r"^(?P<path>.+?):cell_(?P<cell>\d+):(?P<line>\d+):(?P<col>\d+): "
-    r"(?:(?P<code>[A-Z]+[0-9]+) )?(?:\[\*\] )?(?P<msg>.*)$"
-)
-
-
-def parse_nbqa_ruff(run: ToolRun, root: Path) -> list[Finding]:
-    """Findings from ``nbqa ruff NOTEBOOKS --output-format concise``."""
-    findings = []
-    for line in run.stdout.splitlines():
-        match = _NBQA_RUFF.match(line.strip())
-        if match:
-            findings.append(
-                Finding(
-                    match.group("msg"),
-                    path=_relative(match.group("path"), root),
-                    cell=int(match.group("cell")),
-                    line=int(match.group("line")),
-                    col=int(match.group("col")),
-                    code=match.group("code") or "ruff",
-                )
-            )
-    if run.returncode not in (0, 1) or (run.returncode == 1 and not findings):
-        findings.append(
-            Finding(f"nbqa ruff failed: {tail(run.stderr or run.stdout)}", code="ruff")
-        )
     return findings
 
 

@@ -206,12 +206,21 @@ class Git:
         flags = ["--update"] if update else []
         self.run("add", *flags, "--", *paths)
 
-    def renormalize(self, paths: Sequence[str]) -> None:
-        """Stage tracked ``paths`` again through their clean filters (nbstripout)."""
-        tracked = self.run("ls-files", "-z", "--", *paths).stdout.split("\0")
-        tracked = [p for p in tracked if p]
+    def add_renormalized(self, paths: Sequence[str]) -> None:
+        """Stage ``paths``, passing tracked ones through their clean filters afresh.
+
+        A file staged before the nbstripout filter existed, and unchanged
+        since, would otherwise keep its outputs in the index: plain ``git
+        add`` skips files whose stat matches the index. ``--renormalize`` only
+        takes tracked files, so new ones get a plain add (which filters them).
+        """
+        if not paths:
+            return
+        listed = self.run("ls-files", "-z", "--", *paths).stdout.split("\0")
+        tracked = set(filter(None, listed))
+        self.add([p for p in paths if p not in tracked])
         if tracked:
-            self.run("add", "--renormalize", "--", *tracked)
+            self.run("add", "--renormalize", "--", *[p for p in paths if p in tracked])
 
     def staged_files(self) -> list[str]:
         """Paths staged for the next commit."""

@@ -264,11 +264,12 @@ def push_project(
         if index.is_file():
             shutil.copy2(index, saved_index)
         try:
-            git.add(paths)
+            notebooks = [p for p in paths if p.endswith(".ipynb")]
             if config.push.strip_outputs:
-                # files staged before the filter existed keep their outputs in
-                # the index until staged again through it
-                git.renormalize([p for p in paths if p.endswith(".ipynb")])
+                git.add_renormalized(notebooks)
+                git.add([p for p in paths if p not in notebooks])
+            else:
+                git.add(paths)
             git.add(["."], update=True)
             result.files = git.staged_files()
             if result.files:

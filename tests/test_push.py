@@ -1,0 +1,217 @@
+"""``nbprod push`` against real git: a work tree and a local bare ``origin``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from ship_helpers import (
+    EXPORT,
+    PYPROJECT,
+    git,
+    make_project,
+    nbprod,
+    refs,
+    tree_state,
+    write_notebook,
+)
+
+from nbprod.gitops.git import redact_url
+
+#: no lint tools, no test cells: a gate of a second, for the tests about git itself
+LIGHT = PYPROJECT.replace('lint = ["black", "ruff"]', "lint = []")
+
+
+def light_project(tmp_path: Path) -> tuple[Path, Path]:
+    root, origin = make_project(tmp_path, LIGHT)
+    return root, origin
+
+
+def test_failing_test_refuses_push_and_changes_nothing(tmp_path: Path) -> None:
+    root, origin = make_project(tmp_path)
+    # the notebook changes; the push's export would regenerate the test
+    write_notebook(root, test="assert total(2, 3.0) == 7.0\n")
+    generated = (root / "tests" / "test_orders.py").read_bytes()
+    before, before_refs, head = (
+        tree_state(root),
+        refs(origin),
+        git(root, "rev-parse", "HEAD"),
+    )
+
+    result = nbprod(root, "push", "-m", "break it")
+
+    assert result.exit_code == 1, result.output
+    assert "the quality gate failed (tests)" in result.output
+    assert "test_cell_4 failed: assert 6.0 == 7.0" in result.output
+    assert refs(origin) == before_refs
+    assert git(root, "rev-parse", "HEAD") == head
+    assert tree_state(root) == before
+    # the export's rewrite of the test was put back
+    assert (root / "tests" / "test_orders.py").read_bytes() == generated
+
+
+def test_lint_failure_refuses_push(tmp_path: Path) -> None:
+    root, origin = make_project(tmp_path)
+    unused = EXPORT.replace("    return", "    rate = 1\n    return")
+    write_notebook(root, export=unused)
+    before, before_refs = tree_state(root), refs(origin)
+
+    result = nbprod(root, "push", "-m", "unused import")
+
+    assert result.exit_code == 1, result.output
+    assert "the quality gate failed (lint)" in result.output
+    assert "src/shop/orders.py:12:5: F841" in result.output
+    assert "notebooks/orders.ipynb:cell_3:3:5: F841" in result.output
+    assert refs(origin) == before_refs
+    assert tree_state(root) == before
+
+
+def test_passing_gate_commits_stripped_notebooks_and_pushes(tmp_path: Path) -> None:
+    root, origin = make_project(tmp_path)
+    write_notebook(
+        root, export=EXPORT + "\n\ndef vat(amount):\n    return amount * 0.2\n"
+    )
+    message = "Add tax"
+
+    result = nbprod(root, "push", "-m", message)
+
+    assert result.exit_code == 0, result.output
+    assert "Gate passed" in result.output and "Pushed to origin" in result.output
+    body = git(origin, "log", "-1", "--format=%B", "main")
+    assert body == (
+        f"{message}\n\nNbprod-Gate: passed (sync 3/3, lint 4/4, tests 1/1, smoke -)\n\n"
+    )
+    assert "def vat" in git(origin, "show", "main:src/shop/orders.py")
+    pushed = nbformat.reads(git(origin, "show", "main:notebooks/orders.ipynb"), 4)
+    assert all(not c.get("outputs") for c in pushed.cells if c.cell_type == "code")
+    # cell ids are kept, so the generated files' markers still match
+    local = nbformat.read(root / "notebooks" / "orders.ipynb", 4)
+    assert [c.id for c in pushed.cells] == [c.id for c in local.cells]
+    assert local.cells[-1].outputs, "the working copy keeps its outputs"
+    assert git(root, "status", "--porcelain") == ""
+    assert git(origin, "rev-parse", "main") == git(root, "rev-parse", "HEAD")
+
+
+def test_rejected_push_keeps_the_local_commit(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(origin), str(other))
+    (other / "NOTES.md").write_text("someone else was first\n")
+    git(other, "add", "NOTES.md")
+    git(other, "-c", "user.name=O", "-c", "user.email=o@x", "commit", "-qm", "first")
+    git(other, "push", "--quiet", "origin", "HEAD:main")
+    theirs = refs(origin)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 2\n")
+
+    result = nbprod(root, "push", "-m", "mine")
+
+    assert result.exit_code == 1, result.output
+    assert "non-fast-forward" in result.output
+    assert "git pull --rebase origin main" in result.output
+    assert "is kept locally" in result.output
+    assert "force" in result.output  # says it never force-pushes
+    assert refs(origin) == theirs
+    assert git(root, "log", "-1", "--format=%s") == "mine\n"
+
+
+def test_hostile_branch_names_and_messages_pass_literally(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    messages = {
+        "-x": "-x",
+        "$(touch_pwned)": '$(touch pwned) `touch pwned` it\'s "quoted" \\n; rm -rf /',
+    }
+    for n, (branch, message) in enumerate(messages.items()):
+        write_notebook(root, export=EXPORT + f"\n\nVERSION = {n}\n")
+        result = nbprod(root, "push", "-m", message, "--branch", branch)
+        assert result.exit_code == 0, result.output
+        body = git(origin, "log", "-1", "--format=%B", f"refs/heads/{branch}")
+        assert body.startswith(message + "\n\nNbprod-Gate: passed")
+        assert git(root, "log", "-1", "--format=%B").startswith(message + "\n\n")
+    assert not list(tmp_path.rglob("pwned"))
+    names = git(origin, "for-each-ref", "--format=%(refname)")
+    assert "refs/heads/-x\n" in names and "refs/heads/$(touch_pwned)\n" in names
+
+
+def test_invalid_branch_is_refused_before_anything(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 3\n")
+    before, before_refs = tree_state(root), refs(origin)
+
+    result = nbprod(root, "push", "-m", "x", "--branch", "a b")
+
+    assert result.exit_code == 2
+    assert "'a b' is not a valid branch name" in result.output
+    assert tree_state(root) == before and refs(origin) == before_refs
+
+
+def test_credentials_in_the_remote_url_are_never_printed(tmp_path: Path) -> None:
+    root, _ = light_project(tmp_path)
+    url = "https://user:s3cret@127.0.0.1:9/repo.git"
+    git(root, "remote", "set-url", "origin", url)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 4\n")
+
+    dry = nbprod(root, "push", "-m", "x", "--dry-run")
+    failed = nbprod(root, "push", "-m", "x")
+    as_json = nbprod(root, "push", "-m", "y", "--json")
+
+    assert dry.exit_code == 0 and "https://***@127.0.0.1:9/repo.git" in dry.output
+    assert failed.exit_code == 1, failed.output
+    assert "cannot reach the remote 'origin'" in failed.output
+    assert "is kept locally" in failed.output
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["error"]["commit"]
+    for result in (dry, failed, as_json):
+        assert "s3cret" not in result.output
+
+
+def test_redact_url() -> None:
+    text = "fatal: unable to access 'https://user:pw@host/r.git/' and ssh://tok@h/x"
+    assert redact_url(text) == (
+        "fatal: unable to access 'https://***@host/r.git/' and ssh://***@h/x"
+    )
+    assert redact_url("/plain/path.git") == "/plain/path.git"
+
+
+def test_dry_run_shows_the_commit_and_changes_nothing(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 5\n")
+    before, before_refs = tree_state(root), refs(origin)
+
+    result = nbprod(root, "push", "-m", "try", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert "src/shop/orders.py" in result.output  # the export would write it
+    assert "notebooks/orders.ipynb" in result.output
+    assert "git push origin HEAD:main" in result.output
+    assert tree_state(root) == before and refs(origin) == before_refs
+
+
+def test_hand_edited_module_stops_the_push(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    module = root / "src" / "shop" / "orders.py"
+    module.write_text(module.read_text() + "\nHACK = 1\n")
+    write_notebook(root, export=EXPORT + "\n\nRATE = 6\n")
+    before_refs = refs(origin)
+
+    result = nbprod(root, "push", "-m", "x")
+
+    assert result.exit_code == 1
+    assert "edited by hand" in result.output
+    assert "HACK = 1" in module.read_text()
+    assert refs(origin) == before_refs
+
+
+def test_no_remote_and_unconfigured_project_are_clear(tmp_path: Path) -> None:
+    root, _ = light_project(tmp_path)
+    git(root, "remote", "remove", "origin")
+    result = nbprod(root, "push", "-m", "x")
+    assert result.exit_code == 2
+    assert "no git remote called 'origin'" in result.output
+    assert "git remote add origin" in result.output
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = nbprod(plain, "push", "-m", "x")
+    assert result.exit_code == 2
+    assert "not an nbprod project" in result.output and "nbprod init" in result.output
