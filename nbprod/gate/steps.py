@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from nbprod.export import export_notebooks, find_notebooks
 from nbprod.gate.registry import GateContext, gate_steps
 from nbprod.gate.report import FAILED, PASSED, SKIPPED, Finding, StepResult
 from nbprod.gate.tools import (
+    first_changed_lines,
     missing_tool,
     parse_black,
     parse_junit,
@@ -43,9 +43,9 @@ def _error_finding(exc: NbprodError) -> Finding:
 # -- sync ----------------------------------------------------------------------
 
 
-def _first_changed_line(diff: str | None) -> int | None:
-    match = re.search(r"^@@ -(\d+)", diff or "", re.MULTILINE)
-    return max(int(match.group(1)), 1) if match else None
+def _first_changed_line(diff: str | None, root: Path) -> int | None:
+    lines = first_changed_lines(diff or "", root)
+    return next(iter(lines.values()), None)
 
 
 def sync_step(ctx: GateContext) -> StepResult:
@@ -54,6 +54,9 @@ def sync_step(ctx: GateContext) -> StepResult:
     Runs the export in check mode: nothing is written; stale files, notebook
     problems and unreadable notebooks are findings.
     """
+    if not find_notebooks(ctx.config):
+        # an empty project has nothing out of sync (export itself calls it an error)
+        return StepResult("sync", SKIPPED, summary="no notebooks yet")
     ctx.progress("export --check")
     try:
         result = export_notebooks(ctx.config, check=True)
@@ -83,7 +86,7 @@ def sync_step(ctx: GateContext) -> StepResult:
             Finding(
                 "out of date with its notebook",
                 path=file.path,
-                line=_first_changed_line(file.diff),
+                line=_first_changed_line(file.diff, ctx.config.root),
                 code="export",
                 hint="run `nbprod export`",
             )
@@ -265,7 +268,9 @@ def smoke_step(ctx: GateContext) -> StepResult:
             )
         except NbprodError as exc:
             finding = _error_finding(exc)
-            finding.path = finding.path or notebook
+            finding.path = (
+                config.relpath(Path(finding.path)) if finding.path else notebook
+            )
             finding.code = "smoke"
             findings.append(finding)
             continue

@@ -87,26 +87,32 @@ _BLACK_ERROR = re.compile(
 _WOULD_REFORMAT = re.compile(r"^would reformat (?P<path>.+)$")
 
 
+def first_changed_lines(diff: str, root: Path) -> dict[str, int]:
+    """The first line each file of a unified diff changes (in the old file)."""
+    first: dict[str, int] = {}
+    current: str | None = None
+    old_line = 0
+    for line in diff.splitlines():
+        if line.startswith("--- "):
+            current = _relative(line[4:].split("\t")[0].removeprefix("a/"), root)
+        elif line.startswith("@@") and current is not None:
+            match = re.match(r"@@ -(\d+)", line)
+            old_line = int(match.group(1)) if match else 1
+        elif current is not None and current not in first:
+            if line.startswith(("-", "+")) and not line.startswith(("---", "+++")):
+                first[current] = max(old_line, 1)
+            elif line.startswith(" "):
+                old_line += 1
+    return first
+
+
 def parse_black(run: ToolRun, root: Path) -> list[Finding]:
     """Findings from ``black --check --diff``: one per file it would reformat.
 
     The line of a finding is the first line the diff changes, so an editor
     jumps to the problem; files black cannot parse give the parse position.
     """
-    first_change: dict[str, int] = {}
-    current: str | None = None
-    old_line = 0
-    for line in run.stdout.splitlines():
-        if line.startswith("--- "):
-            current = _relative(line[4:].split("\t")[0], root)
-        elif line.startswith("@@") and current is not None:
-            match = re.match(r"@@ -(\d+)", line)
-            old_line = int(match.group(1)) if match else 1
-        elif current is not None and current not in first_change:
-            if line.startswith(("-", "+")) and not line.startswith(("---", "+++")):
-                first_change[current] = max(old_line, 1)
-            elif line.startswith(" "):
-                old_line += 1
+    first_change = first_changed_lines(run.stdout, root)
     findings: list[Finding] = []
     seen: set[str] = set()
     for line in run.stderr.splitlines():

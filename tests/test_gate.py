@@ -1,0 +1,162 @@
+"""``nbprod check``: the gate's steps, its report, its JSON, and where it is kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ship_helpers import EXPORT, PYPROJECT, make_project, nbprod, write_notebook
+
+from nbprod.config import load_config
+from nbprod.gate import run_gate
+from nbprod.gate import steps as gate_step_module
+from nbprod.gate.report import GateReport
+from nbprod.gate.store import list_reports
+from nbprod.history.store import HistoryStore
+
+
+def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+
+    result = nbprod(root, "check", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert set(report) == {
+        "id",
+        "ok",
+        "root",
+        "started_at",
+        "duration",
+        "git_commit",
+        "summary",
+        "steps",
+    }
+    assert [s["name"] for s in report["steps"]] == ["sync", "lint", "tests", "smoke"]
+    assert [s["status"] for s in report["steps"]] == [
+        "passed",
+        "passed",
+        "passed",
+        "skipped",
+    ]
+    assert report["summary"] == "passed (sync 3/3, lint 4/4, tests 1/1, smoke -)"
+    tests = report["steps"][2]
+    assert set(tests) == {
+        "name",
+        "status",
+        "passed",
+        "total",
+        "duration",
+        "summary",
+        "findings",
+    }
+    (case,) = tests["findings"]
+    assert case["name"] == "tests/test_orders.py::test_cell_4"
+    assert case["outcome"] == "passed" and case["severity"] == "info"
+    store = HistoryStore(load_config(root).database_url)
+    try:
+        (kept,) = list_reports(store)
+    finally:
+        store.close()
+    assert kept.to_dict() == report
+    assert GateReport.from_dict(report).to_dict() == report
+
+
+def test_findings_carry_file_line_col_and_the_report_reads_well(
+    tmp_path: Path,
+) -> None:
+    root, _ = make_project(tmp_path)
+    bad = EXPORT.replace("    return", "    rate = 1\n    return")
+    write_notebook(root, export=bad, test="assert total(2, 3.0) == 7.0\n")
+    assert nbprod(root, "export").exit_code == 0
+    # and the notebook changes again, so the generated files are stale
+    write_notebook(
+        root, export=bad + "\n\nVAT = 0.2\n", test="assert total(2, 3.0) == 7.0\n"
+    )
+
+    result = nbprod(root, "check")
+
+    assert result.exit_code == 1
+    text = result.stdout
+    assert "src/shop/orders.py:6: out of date with its notebook" in text
+    assert "src/shop/orders.py:12:5: F841 Local variable `rate`" in text
+    assert "notebooks/orders.ipynb:cell_3:3:5: F841" in text
+    assert "tests/test_orders.py:11: test_cell_4 failed: assert 6.0 == 7.0" in text
+    assert "Gate failed" in text
+    assert "failed (sync 1/3, lint 2/4, tests 0/1, smoke -)" in text
+    assert "Traceback" not in result.output
+
+    report = json.loads(nbprod(root, "check", "--json", "--only", "tests").stdout)
+    (case,) = report["steps"][0]["findings"]
+    assert case["outcome"] == "failed" and case["line"] == 11
+    assert case["message"] == "assert 6.0 == 7.0"
+
+
+def test_only_and_skip(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+
+    only = json.loads(nbprod(root, "check", "--json", "--only", "sync").stdout)
+    skip = json.loads(
+        nbprod(
+            root, "check", "--json", "--skip", "lint,tests", "--skip", "smoke"
+        ).stdout
+    )
+    unknown = nbprod(root, "check", "--only", "typing")
+
+    assert [s["name"] for s in only["steps"]] == ["sync"]
+    assert [s["name"] for s in skip["steps"]] == ["sync"]
+    assert only["summary"] == "passed (sync 3/3)"
+    assert unknown.exit_code == 2
+    assert "no step 'typing'" in unknown.output
+
+
+def test_unconfigured_folder_and_missing_tool_are_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = nbprod(plain, "check")
+    assert result.exit_code == 2
+    assert "not an nbprod project" in result.output and "nbprod init" in result.output
+
+    root, _ = make_project(tmp_path, PYPROJECT.replace('"ruff"]', '"ruff", "pylint"]'))
+    # ruff cannot be uninstalled here; the gate asks tool_installed, so ask it
+    monkeypatch.setattr(gate_step_module, "tool_installed", lambda tool: tool != "ruff")
+    report = run_gate(load_config(root), only=("lint",), save=False)
+    messages = [f.message for f in report.steps[0].findings]
+    assert "ruff is not installed in nbprod's environment" in messages
+    assert "nbprod does not know the lint tool 'pylint'" in messages
+    assert not report.ok
+
+
+SMOKE = PYPROJECT + """
+[tool.nbprod.gate.smoke]
+"notebooks/orders.ipynb" = { n_rows = 3 }
+"notebooks/missing.ipynb" = {}
+"notebooks/other.ipynb" = { no_such_parameter = 1 }
+"""
+
+
+@pytest.mark.slow
+def test_smoke_runs_a_real_kernel_and_records_the_run(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path, SMOKE)
+    write_notebook(root, name="other.ipynb")
+
+    result = nbprod(root, "check", "--json", "--only", "smoke")
+
+    assert result.exit_code == 1
+    (smoke,) = json.loads(result.stdout)["steps"]
+    assert (smoke["passed"], smoke["total"]) == (1, 3)
+    by_path = {f["path"]: f for f in smoke["findings"]}
+    assert by_path["notebooks/orders.ipynb"]["outcome"] == "passed"
+    assert by_path["notebooks/missing.ipynb"]["severity"] == "error"
+    assert "no_such_parameter" in by_path["notebooks/other.ipynb"]["message"]
+    store = HistoryStore(load_config(root).database_url)
+    try:
+        (run,) = store.list_runs()
+    finally:
+        store.close()
+    assert run.id == by_path["notebooks/orders.ipynb"]["name"]
+    assert run.status == "succeeded" and run.parameters == {"n_rows": 3}
