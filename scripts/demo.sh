@@ -12,7 +12,7 @@ python="$venv/bin/python"
 nbprod="$venv/bin/nbprod"
 export PATH="$venv/bin:$PATH"
 # rich renders tables for 80 columns when not on a terminal; the run tables need more
-export COLUMNS="${COLUMNS:-120}"
+[[ -t 1 ]] || export COLUMNS="${COLUMNS:-160}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/nbprod-demo.XXXXXX")"
 project="$work/churn"
@@ -22,6 +22,9 @@ else
     trap 'rm -rf "$work"' EXIT
 fi
 
+# ipykernel warns on every kernel start that its local TCP ports are unencrypted;
+# on one machine that says nothing, and it buries the demo's output
+quiet_kernels() { grep -v --line-buffered 'Kernel is running over TCP without encryption' >&2 || true; }
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
@@ -64,7 +67,7 @@ PYTHONPATH="$project/src" run "$python" -m pytest -q -p no:cacheprovider tests
 if "$nbprod" batch --help >/dev/null 2>&1; then
     section "5. Batch: 02_train over grid.yaml, two runs at a time"
     cat grid.yaml
-    run "$nbprod" batch notebooks/02_train.ipynb --grid grid.yaml --jobs 2
+    run "$nbprod" batch notebooks/02_train.ipynb --grid grid.yaml --jobs 2 2> >(quiet_kernels)
     section "6. Run history"
     run "$nbprod" runs
 else
@@ -72,4 +75,4 @@ else
 fi
 
 section "Done"
-echo "the example went from notebooks to an importable, tested package in $project"
+echo "examples/churn went from notebooks to an importable, tested package in $project"
