@@ -3,7 +3,7 @@
 # dependencies, built JupyterLab extension); later runs skip that step until
 # pyproject.toml or package.json change.
 #
-#   make test    lint (ruff, black --check) and the pytest suites
+#   make test    lint (ruff, black --check), the pytest suites, jest and the browser tests
 #   make demo    export the example project in a temp copy, import it, run its tests
 #   make lab     JupyterLab with the extension, on a temp copy of the example
 #   make bench   every benchmarks/bench_*.py
@@ -26,6 +26,8 @@ LINT_PATHS := nbprod tests benchmarks
 # started by the tests) find the venv's tools first, with or without activation.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# npm installs (also the one pip's build hook runs) never download a browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: help install test test-python test-ui lint demo lab bench clean-venv
 
@@ -62,10 +64,33 @@ test: $(STAMP)
 test-python: $(STAMP)
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
-# Browser tests go here (jest + Galata on Debian's /usr/bin/chromium, installed
-# with `apt-get install -y chromium` when missing). Not part of the suite yet.
-test-ui: $(STAMP)
-	@true
+# The extension's tests: jest (TypeScript logic) and Galata browser tests on
+# Debian's Chromium against a real `jupyter lab` serving a temp copy of
+# examples/churn (tests/ui/). Nothing downloads a browser: Playwright's download
+# is off and Chromium comes from apt when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+NODE_STAMP := node_modules/.nbprod-installed
+EXT_BUILT := nbprod/labextension/package.json
+EXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*) package.json tsconfig.json
+UI_ARGS ?=
+
+$(CHROMIUM):
+	@echo "== installing Debian's chromium for the browser tests"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+$(NODE_STAMP): package.json yarn.lock | $(STAMP)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/jlpm install
+	touch $@
+
+$(EXT_BUILT): $(EXT_SOURCES) | $(NODE_STAMP)
+	$(BIN)/jlpm build
+	touch $@
+
+test-ui: $(STAMP) $(NODE_STAMP) $(EXT_BUILT) | $(CHROMIUM)
+	$(BIN)/jlpm test
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 CHROMIUM=$(CHROMIUM) VENV=$(abspath $(VENV)) \
+		$(BIN)/jlpm test:ui $(UI_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

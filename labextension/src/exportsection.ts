@@ -44,7 +44,7 @@ export class ExportSection extends Widget implements NotebookSection {
     this.editor = new CodeEditorWrapper({
       factory: ctx.editorServices.factoryService.newInlineEditor,
       model: this.model,
-      editorOptions: { config: { readOnly: true, lineNumbers: true } }
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
     });
     this.editor.addClass('jp-nbprod-previewEditor');
     this.editorHost = h('div', { className: 'jp-nbprod-preview' });
@@ -230,7 +230,12 @@ export class ExportSection extends Widget implements NotebookSection {
         'dl',
         { className: 'jp-nbprod-targetList' },
         h('dt', {}, 'Module'),
-        h('dd', { className: 'jp-nbprod-module' }, plan?.module || '…', module ? h('span', { className: 'jp-nbprod-path' }, ` ${module.path}`) : null),
+        h(
+          'dd',
+          { className: 'jp-nbprod-module' },
+          plan?.module || '…',
+          module ? h('div', { className: 'jp-nbprod-path' }, module.path) : null
+        ),
         h('dt', {}, 'Tests'),
         h('dd', { className: 'jp-nbprod-tests' }, tests ? tests.path : plan ? 'no test cells' : '…')
       )
