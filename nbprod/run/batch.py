@@ -8,6 +8,7 @@ finished, and ``resume_batch`` runs exactly the sets that did not.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -309,6 +310,100 @@ def _finish_batch(store: Any, batch_id: str, interrupted: bool) -> BatchResult:
     return BatchResult(store.get_batch(batch_id), runs, interrupted or bool(cancelled))
 
 
+def _checked_sets(
+    config: ProjectConfig, notebook: Path | str, parameter_sets: list[dict[str, Any]]
+) -> tuple[Path, list[dict[str, Any]]]:
+    """The notebook's path and every parameter set typed; the first bad set raises."""
+    if not parameter_sets:
+        raise ParameterError("no parameter sets to run", Location(str(notebook)))
+    path, _, _ = load_prepared(config, notebook, {})
+    from nbprod.notebook.reader import read_notebook
+
+    nb = read_notebook(path)
+    typed_sets = []
+    for index, values in enumerate(parameter_sets):
+        try:
+            typed_sets.append(prepare_parameters(nb, values, config.relpath(path))[1])
+        except ParameterError as exc:
+            raise ParameterError(
+                f"parameter set {index + 1} of {len(parameter_sets)}: {exc.message}",
+                exc.location,
+                exc.hint,
+            ) from None
+    return path, typed_sets
+
+
+def create_batch(
+    config: ProjectConfig,
+    notebook: Path | str,
+    parameter_sets: list[dict[str, Any]],
+    *,
+    executor: str = "local",
+    jobs: int | None = None,
+    store: Any = None,
+) -> BatchResult:
+    """Check every parameter set and record a batch whose runs are all queued.
+
+    Nothing runs: :func:`resume_batch` runs the queued sets, in this process
+    or in another one (the server starts a worker process for that).
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The project.
+    notebook : Path or str
+        The notebook.
+    parameter_sets : list of dict
+        One mapping of parameters per run (see :func:`load_grid`).
+    executor : str
+        The executor the batch is meant for (recorded; resume uses it).
+    jobs : int, optional
+        Runs at once (recorded).
+    store : HistoryStore, optional
+        The history; default: the project's.
+
+    Returns
+    -------
+    BatchResult
+        The queued batch and its runs.
+
+    Raises
+    ------
+    NotebookError, ParameterError
+        Before anything is recorded.
+    """
+    path, typed_sets = _checked_sets(config, notebook, parameter_sets)
+    from nbprod.history.store import HistoryStore
+
+    own_store = store is None
+    store = store or HistoryStore(config.database_url)
+    try:
+        batch_id = new_id("b-")
+        output_dir = config.runs_dir / path.stem / batch_id
+        git = git_state(path.parent)
+        batch = BatchRecord(
+            id=batch_id,
+            notebook=config.relpath(path),
+            status=QUEUED,
+            executor=executor,
+            jobs=jobs if jobs is not None else (os.cpu_count() or 1),
+            output_dir=config.relpath(output_dir),
+            created_at=now(),
+        )
+        records = []
+        for typed in typed_sets:
+            run_id = new_id()
+            output_path = output_dir / f"{run_id}.ipynb"
+            records.append(
+                new_record(config, path, typed, output_path, git, run_id, batch_id)
+            )
+        store.add_batch(batch, records)
+        return BatchResult(store.get_batch(batch_id), records)
+    finally:
+        if own_store:
+            store.close()
+
+
 def run_batch(
     config: ProjectConfig,
     notebook: Path | str,
@@ -367,70 +462,31 @@ def run_batch(
     ExecutorError
         When the executor cannot start (nothing is recorded then either).
     """
-    if not parameter_sets:
-        raise ParameterError("no parameter sets to run", Location(str(notebook)))
-    path, _, _ = load_prepared(config, notebook, {})
-    from nbformat import NotebookNode
-
-    prepared: list[tuple[NotebookNode, dict[str, Any]]] = []
-    nb = None
-    for index, values in enumerate(parameter_sets):
-        if nb is None:
-            from nbprod.notebook.reader import read_notebook
-
-            nb = read_notebook(path)
-        try:
-            prepared.append(prepare_parameters(nb, values, config.relpath(path)))
-        except ParameterError as exc:
-            raise ParameterError(
-                f"parameter set {index + 1} of {len(parameter_sets)}: {exc.message}",
-                exc.location,
-                exc.hint,
-            ) from None
-    chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
     from nbprod.history.store import HistoryStore
 
+    # Check every set, then start the executor (a missing Dask fails here),
+    # and only then record anything.
+    _checked_sets(config, notebook, parameter_sets)
+    chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
     own_store = store is None
-    store = store or HistoryStore(config.database_url)
     try:
-        batch_id = new_id("b-")
-        output_dir = config.runs_dir / path.stem / batch_id
-        git = git_state(path.parent)
-        batch = BatchRecord(
-            id=batch_id,
-            notebook=config.relpath(path),
-            status=RUNNING,
+        store = store or HistoryStore(config.database_url)
+        created = create_batch(
+            config,
+            notebook,
+            parameter_sets,
             executor=chosen.name,
             jobs=chosen.slots,
-            output_dir=config.relpath(output_dir),
-            created_at=now(),
+            store=store,
         )
-        records = []
-        todo = []
-        paths: dict[str, Path] = {}
-        for nb_run, typed in prepared:
-            run_id = new_id()
-            output_path = output_dir / f"{run_id}.ipynb"
-            record = new_record(config, path, typed, output_path, git, run_id, batch_id)
-            records.append(record)
-            paths[run_id] = output_path
-            spec = make_spec(
-                record,
-                path,
-                nb_run,
-                None if chosen.returns_notebooks else output_path,
-                timeout,
-                kernel,
-            )
-            todo.append((record, spec))
-        store.add_batch(batch, records)
-        interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
-        return _finish_batch(store, batch_id, interrupted)
+        return _run_unfinished(
+            config, store, created.batch.id, chosen, timeout, kernel, on_progress, stop
+        )
     except BaseException:
         chosen.close()
         raise
     finally:
-        if own_store:
+        if own_store and store is not None:
             store.close()
 
 
@@ -467,43 +523,64 @@ def resume_batch(
     try:
         batch = store.get_batch(batch_id)
         runs = store.list_runs(batch_id=batch_id, limit=None)
-        left = [run for run in runs if run.status not in FINISHED]
-        if not left:
+        if all(run.status in FINISHED for run in runs):
             return BatchResult(batch, runs, False)
-        path, _, _ = load_prepared(config, config.root / batch.notebook, {})
-        from nbprod.notebook.reader import read_notebook
-
-        nb = read_notebook(path)
-        prepared = [
-            prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
-        ]
         chosen = get_executor(
             executor or batch.executor, slots=jobs, scheduler=scheduler
         )
         try:
-            store.reopen_batch(batch_id, [run.id for run in left])
-            paths: dict[str, Path] = {}
-            todo = []
-            for run, nb_run in zip(left, prepared, strict=True):
-                run.status = QUEUED
-                output_path = config.root / (
-                    run.output_path or f"{batch.output_dir}/{run.id}.ipynb"
-                )
-                paths[run.id] = output_path
-                spec = make_spec(
-                    run,
-                    path,
-                    nb_run,
-                    None if chosen.returns_notebooks else output_path,
-                    timeout,
-                    kernel,
-                )
-                todo.append((run, spec))
-            interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
+            return _run_unfinished(
+                config, store, batch_id, chosen, timeout, kernel, on_progress, stop
+            )
         except BaseException:
             chosen.close()
             raise
-        return _finish_batch(store, batch_id, interrupted)
     finally:
         if own_store:
             store.close()
+
+
+def _run_unfinished(
+    config: ProjectConfig,
+    store: Any,
+    batch_id: str,
+    chosen: Executor,
+    timeout: float | None,
+    kernel: str | None,
+    on_progress: Callable[[BatchProgress], None] | None,
+    stop: threading.Event | None,
+) -> BatchResult:
+    """Run a batch's queued, running or cancelled sets on ``chosen``, which it closes."""
+    batch = store.get_batch(batch_id)
+    left = [
+        run
+        for run in store.list_runs(batch_id=batch_id, limit=None)
+        if run.status not in FINISHED
+    ]
+    path, _, _ = load_prepared(config, config.root / batch.notebook, {})
+    from nbprod.notebook.reader import read_notebook
+
+    nb = read_notebook(path)
+    prepared = [
+        prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
+    ]
+    store.reopen_batch(batch_id, [run.id for run in left])
+    paths: dict[str, Path] = {}
+    todo = []
+    for run, nb_run in zip(left, prepared, strict=True):
+        run.status = QUEUED
+        output_path = config.root / (
+            run.output_path or f"{batch.output_dir}/{run.id}.ipynb"
+        )
+        paths[run.id] = output_path
+        spec = make_spec(
+            run,
+            path,
+            nb_run,
+            None if chosen.returns_notebooks else output_path,
+            timeout,
+            kernel,
+        )
+        todo.append((run, spec))
+    interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
+    return _finish_batch(store, batch_id, interrupted)
