@@ -224,35 +224,86 @@ def run_notebook(
     NotebookError, ParameterError
         Before anything runs or is recorded.
     """
-    path, prepared, typed = load_prepared(config, notebook, parameters or {})
     from nbprod.history.store import HistoryStore
 
     own_store = store is None
     if store is None:
         store = HistoryStore(config.database_url)
     try:
-        run_id = new_id()
-        output_path = config.runs_dir / path.stem / f"{run_id}.ipynb"
-        record = new_record(
-            config, path, typed, output_path, git_state(path.parent), run_id
+        record = queue_run(config, notebook, parameters, store=store)
+        return execute_queued_run(
+            config,
+            record,
+            timeout=timeout,
+            kernel=kernel,
+            store=store,
+            on_start=on_start,
         )
-        record.status = RUNNING
-        record.started_at = now()
-        store.add_run(record)
-        if on_start:
-            on_start(record)
-        spec = make_spec(record, path, prepared, output_path, timeout, kernel)
-        try:
-            outcome = execute_run(spec)
-        except KeyboardInterrupt:
-            # nbclient has shut the kernel down on the way out
-            record.status = CANCELLED
-            record.finished_at = now()
-            store.update_run(record)
-            raise
-        apply_outcome(record, outcome, output_path)
-        store.update_run(record)
-        return record
     finally:
         if own_store:
             store.close()
+
+
+def queue_run(
+    config: ProjectConfig,
+    notebook: Path | str,
+    parameters: dict[str, Any] | None,
+    *,
+    store: Any,
+) -> RunRecord:
+    """Check the parameters and record a queued run; nothing is executed.
+
+    Raises
+    ------
+    NotebookError, ParameterError
+        Before anything is recorded.
+    """
+    path, _, typed = load_prepared(config, notebook, parameters or {})
+    run_id = new_id()
+    output_path = config.runs_dir / path.stem / f"{run_id}.ipynb"
+    record = new_record(
+        config, path, typed, output_path, git_state(path.parent), run_id
+    )
+    store.add_run(record)
+    return record
+
+
+def execute_queued_run(
+    config: ProjectConfig,
+    record: RunRecord,
+    *,
+    timeout: float | None = None,
+    kernel: str | None = None,
+    store: Any,
+    on_start: Callable[[RunRecord], None] | None = None,
+) -> RunRecord:
+    """Execute a run recorded by :func:`queue_run`, recording how it ends.
+
+    A ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM turned into one) records the
+    run cancelled and is raised again.
+    """
+    path, prepared, _ = load_prepared(
+        config, config.root / record.notebook, record.parameters
+    )
+    output_path = (
+        config.root / record.output_path
+        if record.output_path
+        else config.runs_dir / path.stem / f"{record.id}.ipynb"
+    )
+    record.status = RUNNING
+    record.started_at = now()
+    store.update_run(record)
+    if on_start:
+        on_start(record)
+    spec = make_spec(record, path, prepared, output_path, timeout, kernel)
+    try:
+        outcome = execute_run(spec)
+    except KeyboardInterrupt:
+        # nbclient has shut the kernel down on the way out
+        record.status = CANCELLED
+        record.finished_at = now()
+        store.update_run(record)
+        raise
+    apply_outcome(record, outcome, output_path)
+    store.update_run(record)
+    return record
