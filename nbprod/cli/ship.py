@@ -196,6 +196,7 @@ def push_command(
         )
         for path in result.files:
             out.print(f"  {escape(path)}")
+        _print_ignored(result.ignored)
         out.print("Message:")
         for line in result.message.rstrip("\n").splitlines():
             out.print(f"  | {escape(line)}")
@@ -206,6 +207,7 @@ def push_command(
         return
     assert result.report is not None
     render_gate(result.report)
+    _print_ignored(result.ignored)
     short = (result.commit or "")[:12]
     if result.files:
         out.print(
@@ -217,6 +219,13 @@ def push_command(
         f"[green]Pushed[/] to {escape(result.remote)} ({escape(result.url)}) "
         f"branch {escape(result.branch)}."
     )
+
+
+def _print_ignored(paths: list[str]) -> None:
+    if paths:
+        out.print(
+            f"[yellow]Not committed[/] (your .gitignore ignores them): {escape(', '.join(paths))}"
+        )
 
 
 _INIT_STYLE = {

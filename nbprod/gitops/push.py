@@ -46,6 +46,8 @@ class PushResult:
         True when nothing was done.
     exported : list of str
         Generated files the export wrote (``dry_run``: would write).
+    ignored : list of str
+        Notebooks and generated files left out because ``.gitignore`` ignores them.
     output : str
         What git push said (redacted).
     """
@@ -60,6 +62,7 @@ class PushResult:
     pushed: bool = False
     dry_run: bool = False
     exported: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
     output: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class PushResult:
             "pushed": self.pushed,
             "dry_run": self.dry_run,
             "exported": self.exported,
+            "ignored": self.ignored,
             "output": self.output,
             "report": self.report.to_dict() if self.report else None,
         }
@@ -256,7 +260,7 @@ def push_project(
 
     if config.push.strip_outputs:
         install_strip_filter(git)
-    paths, _ignored = _stage_paths(config, git, generated)
+    paths, result.ignored = _stage_paths(config, git, generated)
     result.message = _compose_message(message, report.trailer())
     with tempfile.TemporaryDirectory(prefix="nbprod-push-") as tmp:
         index = git.index_path()
@@ -317,7 +321,7 @@ def _dry_run(
 ) -> PushResult:
     """Fill ``result`` with what a real push would stage, touching nothing."""
     existing = [p for p in generated if (config.root / p).exists()]
-    paths, _ignored = _stage_paths(config, git, existing)
+    paths, result.ignored = _stage_paths(config, git, existing)
     would: list[str] = []
     for args in (paths, ["."]):
         if not args:
