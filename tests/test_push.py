@@ -215,3 +215,23 @@ def test_no_remote_and_unconfigured_project_are_clear(tmp_path: Path) -> None:
     result = nbprod(plain, "push", "-m", "x")
     assert result.exit_code == 2
     assert "not an nbprod project" in result.output and "nbprod init" in result.output
+
+
+def test_a_refused_commit_restores_the_index(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'not today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 7\n")
+    assert nbprod(root, "export").exit_code == 0
+    git(root, "add", "src/shop/orders.py")  # something the user staged already
+    before, before_refs = tree_state(root), refs(origin)
+
+    result = nbprod(root, "push", "-m", "x")
+
+    assert result.exit_code == 2
+    assert "git commit failed: not today" in result.output
+    assert "git or a commit hook refused the commit" in result.output
+    # status and staged diff as before; (push set the nbstripout filter up, which
+    # changes how `git diff` renders notebooks, not what is in the tree)
+    assert tree_state(root)[:2] == before[:2] and refs(origin) == before_refs

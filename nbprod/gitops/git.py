@@ -233,7 +233,21 @@ class Git:
         The message goes through stdin with ``--cleanup=verbatim``, so leading
         dashes, ``#`` lines, quotes and ``$(…)`` are kept byte for byte.
         """
-        self.run("commit", "--quiet", "--cleanup=verbatim", "--file=-", input=message)
+        result = self.run(
+            "commit",
+            "--quiet",
+            "--cleanup=verbatim",
+            "--file=-",
+            input=message,
+            check=False,
+        )
+        if not result.ok:
+            detail = _last_lines(result.stderr or result.stdout)
+            # git says nothing when a pre-commit hook fails: the hook's own output is all
+            hint = "git or a commit hook refused the commit: fix what it says above"
+            if "tell me who you are" in detail.lower() or "user.email" in detail:
+                hint = 'set your name: git config user.name "Your Name" && git config user.email you@example.com'
+            raise GitError(f"git commit failed: {detail or 'no message'}", hint=hint)
         sha = self.head()
         assert sha is not None  # a commit was just made
         return sha
