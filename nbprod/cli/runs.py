@@ -221,6 +221,11 @@ def run_command(
         if not as_json:
             err.print(f"[dim]running {escape(record.notebook)} as {record.id}…[/]")
 
+    def terminate(signum: int, frame: Any) -> None:
+        # SIGTERM ends the run like Ctrl-C: kernel shut down, run recorded cancelled
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         run = run_notebook(
             config,
@@ -233,6 +238,8 @@ def run_command(
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: the run is recorded as cancelled[/]")
         raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if as_json:
         _echo_json(run.to_dict())
     else:

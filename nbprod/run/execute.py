@@ -14,7 +14,9 @@ import datetime as _dt
 import math
 import os
 import signal
+import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +192,34 @@ def _engine() -> Any:
     return NbprodEngine
 
 
+def _kernel_manager_class() -> Any:
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IpcKernelManager(AsyncKernelManager):
+        """A kernel manager talking to its kernel over Unix sockets, not TCP.
+
+        With TCP, a free port is picked and only later bound by the kernel;
+        kernels starting side by side (a batch, other Jupyter processes) now
+        and then take the same port and the kernel dies at start. Unix
+        sockets in a per-kernel path cannot collide, and are a little faster.
+        """
+
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # absolute (the kernel runs in another folder) and short (socket
+            # paths are limited to about 100 characters)
+            return os.path.join(
+                tempfile.gettempdir(), f"nbprod-{uuid.uuid4().hex[:12]}"
+            )
+
+    return IpcKernelManager
+
+
 def _cell_error(nb: Any) -> RunErrorInfo | None:
     # papermill marks the cell whose CellExecutionError stopped the run
     for index, cell in enumerate(nb.cells):
@@ -296,6 +326,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
             resources={"metadata": {"path": cwd}} if cwd else {},
             on_cell_start=on_cell_start,
             on_cell_executed=on_cell_executed,
+            kernel_manager_class=_kernel_manager_class(),
             # all outputs are in by now: stopping the kernel outright saves the
             # graceful shutdown's polling, which now and then waits seconds
             shutdown_kernel="immediate",

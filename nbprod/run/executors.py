@@ -78,7 +78,13 @@ class LocalExecutor(Executor):
         super().__init__(slots or os.cpu_count() or 1)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
-            ["nbprod.run.execute", "papermill.engines", "nbclient", "nbformat"]
+            [
+                "nbprod.run.startup",  # first: before anything imports jsonschema
+                "nbprod.run.execute",
+                "papermill.engines",
+                "nbclient",
+                "nbformat",
+            ]
         )
         self._pool = self._new_pool()
         self._kernels: list[psutil.Process] = []
