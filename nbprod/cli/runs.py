@@ -48,7 +48,9 @@ def _echo_json(data: Any) -> None:
 
 def _short(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        # keep a float looking like one: C=1.0, not C=1
+        return text if any(c in text for c in ".enai") else text + ".0"
     if isinstance(value, str):
         return value
     return json.dumps(to_display(value), ensure_ascii=False)
