@@ -48,7 +48,8 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
 
 
 def code(source: str, *tags: str, outputs: list | None = None) -> nbformat.NotebookNode:
-    cell = new_code_cell(source)
+    # JupyterLab saves cells without a final newline (black on notebooks wants that)
+    cell = new_code_cell(source.rstrip("\n"))
     if tags:
         cell.metadata["tags"] = list(tags)
     if outputs:

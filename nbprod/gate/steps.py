@@ -10,6 +10,7 @@ from nbprod.export import export_notebooks, find_notebooks
 from nbprod.gate.registry import GateContext, gate_steps
 from nbprod.gate.report import FAILED, PASSED, SKIPPED, Finding, StepResult
 from nbprod.gate.tools import (
+    black_reads_notebooks,
     first_changed_lines,
     missing_tool,
     parse_black,
@@ -118,7 +119,8 @@ def _code_targets(ctx: GateContext) -> list[str]:
 def lint_step(ctx: GateContext) -> StepResult:
     """Run black and ruff on the package, the tests and the notebooks.
 
-    black reaches the notebooks through nbqa; ruff reads notebooks natively.
+    Both read notebooks natively (black through nbqa when it lacks its Jupyter
+    extra), so findings name the notebook's cell.
 
     The tools run from the project root, so ``[tool.black]`` and
     ``[tool.ruff]`` in the user's pyproject apply. Nothing is ever rewritten:
@@ -145,17 +147,26 @@ def lint_step(ctx: GateContext) -> StepResult:
             if not paths:
                 continue
             total += 1
-            runner = "nbqa" if tool == "black" and target == "notebooks" else tool
+            # black reads notebooks itself when it has its Jupyter extra; nbqa is
+            # the fallback (with black >= 26 it reports blank lines between cells
+            # that no notebook can fix: psf/black#4966)
+            runner = tool
+            if (
+                tool == "black"
+                and target == "notebooks"
+                and not black_reads_notebooks()
+            ):
+                runner = "nbqa"
             if not tool_installed(tool) or not tool_installed(runner):
                 name = tool if not tool_installed(tool) else runner
                 findings.append(missing_tool(name))
                 continue
             prefix = "nbqa " if runner == "nbqa" else ""
             ctx.progress(f"{prefix}{tool} {' '.join(paths)}")
-            if tool == "black" and target == "code":
+            if runner == "black":
                 run = run_tool("black", ["--check", "--diff", "--", *paths], root)
                 found = parse_black(run, root)
-            elif tool == "black":
+            elif runner == "nbqa":
                 run = run_tool("nbqa", ["black", *paths, "--check"], root)
                 found = parse_black(run, root)
             else:

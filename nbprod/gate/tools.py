@@ -87,14 +87,28 @@ _BLACK_ERROR = re.compile(
 _WOULD_REFORMAT = re.compile(r"^would reformat (?P<path>.+)$")
 
 
-def first_changed_lines(diff: str, root: Path) -> dict[str, int]:
-    """The first line each file of a unified diff changes (in the old file)."""
-    first: dict[str, int] = {}
-    current: str | None = None
+# black's notebook diffs name the cell: "--- nb.ipynb\t<time>:cell_2" (0-based)
+_DIFF_CELL = re.compile(r":cell_(\d+)$")
+
+
+def first_changed_lines(diff: str, root: Path) -> dict[tuple[str, int | None], int]:
+    """The first line each file (or notebook cell) of a unified diff changes.
+
+    Returns
+    -------
+    dict
+        ``(path, cell)`` to the one-based line in the old text; ``cell`` is the
+        one-based cell number for black's notebook diffs, else None.
+    """
+    first: dict[tuple[str, int | None], int] = {}
+    current: tuple[str, int | None] | None = None
     old_line = 0
     for line in diff.splitlines():
         if line.startswith("--- "):
-            current = _relative(line[4:].split("\t")[0].removeprefix("a/"), root)
+            head = line[4:]
+            cell = _DIFF_CELL.search(head)
+            path = _relative(head.split("\t")[0].removeprefix("a/"), root)
+            current = (path, int(cell.group(1)) + 1 if cell else None)
         elif line.startswith("@@") and current is not None:
             match = re.match(r"@@ -(\d+)", line)
             old_line = int(match.group(1)) if match else 1
@@ -106,13 +120,18 @@ def first_changed_lines(diff: str, root: Path) -> dict[str, int]:
     return first
 
 
+def black_reads_notebooks() -> bool:
+    """True when black has its Jupyter extra (without it, it skips notebooks silently)."""
+    return all(importlib.util.find_spec(m) for m in ("tokenize_rt", "IPython"))
+
+
 def parse_black(run: ToolRun, root: Path) -> list[Finding]:
-    """Findings from ``black --check --diff``: one per file it would reformat.
+    """Findings from ``black --check --diff``: one per file, or per notebook cell.
 
     The line of a finding is the first line the diff changes, so an editor
     jumps to the problem; files black cannot parse give the parse position.
     """
-    first_change = first_changed_lines(run.stdout, root)
+    changes = first_changed_lines(run.stdout, root)
     findings: list[Finding] = []
     seen: set[str] = set()
     for line in run.stderr.splitlines():
@@ -131,23 +150,26 @@ def parse_black(run: ToolRun, root: Path) -> list[Finding]:
             )
             continue
         would = _WOULD_REFORMAT.match(line)
-        if would:
-            path = _relative(would.group("path"), root)
-            if path not in seen:
-                seen.add(path)
-                findings.append(
-                    Finding(
-                        "would be reformatted by black",
-                        path=path,
-                        line=first_change.get(path),
-                        code="black",
-                        hint=(
-                            f"run `black {path}`"
-                            if not path.endswith(".ipynb")
-                            else f"run `nbqa black {path}`"
-                        ),
-                    )
+        if not would:
+            continue
+        path = _relative(would.group("path"), root)
+        if path in seen:
+            continue
+        seen.add(path)
+        spots: list[tuple[int | None, int | None]] = [
+            (cell, ln) for (p, cell), ln in changes.items() if p == path
+        ]
+        for cell, first_line in spots or [(None, None)]:
+            findings.append(
+                Finding(
+                    "would be reformatted by black",
+                    path=path,
+                    cell=cell,
+                    line=first_line,
+                    code="black",
+                    hint=f"run `black {path}`",
                 )
+            )
     if run.returncode not in (0, 1) and not findings:
         findings.append(Finding(f"black failed: {tail(run.stderr)}", code="black"))
     return findings
