@@ -158,6 +158,7 @@ def test_python_values_reach_the_notebook_unchanged(project):
         (["-p", "n", "abc"], "parameter 'n' expects int (default 3), got str 'abc'"),
         (["-y", "{n: [1]}"], "parameter 'n' expects int"),
         (["-y", "[1, 2]"], "parameters must be a YAML mapping"),
+        (["--kernel", "nope"], "no kernel named 'nope'"),
     ],
 )
 def test_bad_parameters_fail_before_any_kernel(project, args, message):

@@ -184,6 +184,22 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     return load_config(Path.cwd())
 
 
+def _check_kernel(kernel: str | None) -> None:
+    """Refuse an unknown ``--kernel`` before anything is recorded or started."""
+    if not kernel:
+        return
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        names = ", ".join(sorted(KernelSpecManager().find_kernel_specs()))
+        raise ParameterError(
+            f"no kernel named {kernel!r}",
+            hint=f"installed kernels: {names or '(none)'}; see `jupyter kernelspec list`",
+        ) from None
+
+
 def _gather(
     files: tuple[Path, ...],
     yaml_texts: tuple[str, ...],
@@ -217,6 +233,7 @@ def run_command(
     from nbprod.run.single import run_notebook
 
     parameters = _gather(files, yaml_texts, pairs)
+    _check_kernel(kernel)
     config = _config_for(notebook)
 
     def started(record: RunRecord) -> None:
@@ -409,6 +426,7 @@ def batch_command(
 
     if executor == "dask" and not scheduler:
         raise ParameterError("--executor dask needs --scheduler tcp://host:port")
+    _check_kernel(kernel)
     stop = threading.Event()
     if resume_id:
         if notebook or grid:
