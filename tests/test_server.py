@@ -54,7 +54,8 @@ def project(jp_root_dir: Path) -> Path:
 def jp_server_config(project: Path) -> dict:
     return {
         "ServerApp": {
-            "jpserver_extensions": {"nbprod": True},
+            # the terminals extension trips the auth warning this suite turns into errors
+            "jpserver_extensions": {"nbprod": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         }
     }
@@ -259,3 +260,279 @@ async def test_concurrent_plans_of_a_large_notebook(jp_fetch, project: Path) -> 
     )
     assert all(reply["ok"] for reply in replies)
     assert len({json.dumps(reply, sort_keys=True) for reply in replies}) == 1
+
+
+# -- parameters, runs, batches, jobs: real kernels in the server's worker processes
+
+
+def write_scoring_notebook(project: Path) -> None:
+    nbformat.write(
+        notebook(
+            code("offset = 1  # added to every score\nlabel = 'a'", "parameters"),
+            code(
+                "import nbprod\nnbprod.record('score', offset * 10)\nassert offset != 99"
+            ),
+        ),
+        project / "notebooks" / "score.ipynb",
+    )
+
+
+async def until_done(
+    jp_fetch, *parts: str, key=lambda data: data, timeout: float = 180
+) -> dict:
+    """Poll a resource until its status is final."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        data = await fetch_json(jp_fetch, *parts)
+        if key(data)["status"] not in ("queued", "running"):
+            return data
+        assert loop.time() < deadline, f"still {key(data)['status']}: {data}"
+        await asyncio.sleep(0.3)
+
+
+async def test_parameters_of_a_notebook(jp_fetch, project: Path) -> None:
+    write_scoring_notebook(project)
+    data = await fetch_json(
+        jp_fetch, "notebooks", "notebooks/score.ipynb", "parameters"
+    )
+    assert data["notebook"] == "notebooks/score.ipynb"
+    assert data["cell"]["index"] == 1
+    assert [
+        (p["name"], p["default"], p["type"], p["comment"]) for p in data["parameters"]
+    ] == [
+        ("offset", 1, "int", "added to every score"),
+        ("label", "a", "str", None),
+    ]
+
+
+async def test_a_run_over_http_is_recorded_with_its_metrics(
+    jp_fetch, project: Path
+) -> None:
+    write_scoring_notebook(project)
+    started = await fetch_json(
+        jp_fetch,
+        "runs",
+        method="POST",
+        body=json.dumps(
+            {"notebook": "notebooks/score.ipynb", "parameters": {"offset": 4}}
+        ),
+    )
+    run_id = started["run"]["id"]
+    assert started["run"]["status"] == "queued"
+    run = await until_done(jp_fetch, "runs", run_id)
+    assert run["status"] == "succeeded", run["error"]
+    assert run["parameters"] == {"offset": 4}
+    assert run["metrics"] == {"score": 40}
+    assert run["output_file"] == f"runs/score/{run_id}.ipynb"
+    assert (project / run["output_file"]).is_file()
+    listed = await fetch_json(jp_fetch, "runs", params={"notebook": "score.ipynb"})
+    assert listed["total"] == 1 and listed["runs"][0]["id"] == run_id
+
+
+async def test_bad_parameters_are_refused_before_any_run(
+    jp_fetch, project: Path
+) -> None:
+    write_scoring_notebook(project)
+    status, body = await error_of(
+        jp_fetch,
+        "runs",
+        method="POST",
+        body=json.dumps(
+            {"notebook": "notebooks/score.ipynb", "parameters": {"ofset": 4}}
+        ),
+    )
+    assert status == 422
+    assert "unknown parameter 'ofset'" in body["error"]["message"]
+    assert (await fetch_json(jp_fetch, "runs"))["total"] == 0
+    status, body = await error_of(
+        jp_fetch, "runs", method="POST", body=json.dumps({"notebook": 3})
+    )
+    assert (
+        status == 400
+        and "field 'notebook' must be a string" in body["error"]["message"]
+    )
+
+
+async def test_a_batch_over_http_runs_to_the_end(jp_fetch, project: Path) -> None:
+    write_scoring_notebook(project)
+    started = await fetch_json(
+        jp_fetch,
+        "batches",
+        method="POST",
+        body=json.dumps(
+            {
+                "notebook": "notebooks/score.ipynb",
+                "grid": {"offset": [1, 2, 99]},
+                "jobs": 2,
+            }
+        ),
+    )
+    batch_id = started["batch"]["id"]
+    assert [r["status"] for r in started["runs"]] == ["queued"] * 3
+    done = await until_done(jp_fetch, "batches", batch_id, key=lambda d: d["batch"])
+    assert done["batch"]["counts"] == {"succeeded": 2, "failed": 1}
+    assert [r["metrics"].get("score") for r in done["runs"]] == [10, 20, 990]
+    assert done["runs"][2]["error"]["ename"] == "AssertionError"
+    listed = await fetch_json(
+        jp_fetch, "runs", params={"batch": batch_id, "limit": "2"}
+    )
+    assert listed["total"] == 3 and len(listed["runs"]) == 2
+
+
+async def test_cancel_a_batch(jp_fetch, project: Path) -> None:
+    nbformat.write(
+        notebook(
+            code("pause = 0", "parameters"), code("import time\ntime.sleep(pause)")
+        ),
+        project / "notebooks" / "slow.ipynb",
+    )
+    started = await fetch_json(
+        jp_fetch,
+        "batches",
+        method="POST",
+        body=json.dumps(
+            {
+                "notebook": "notebooks/slow.ipynb",
+                "grid": {"pause": [60, 60, 60]},
+                "jobs": 1,
+            }
+        ),
+    )
+    batch_id = started["batch"]["id"]
+    await until_running(jp_fetch, batch_id)
+    cancelled = await fetch_json(jp_fetch, "batches", batch_id, method="DELETE")
+    assert cancelled["batch"]["id"] == batch_id
+    done = await until_done(
+        jp_fetch, "batches", batch_id, key=lambda d: d["batch"], timeout=60
+    )
+    assert done["batch"]["status"] == "cancelled"
+    assert {r["status"] for r in done["runs"]} == {"cancelled"}, [
+        (r["status"], r["error"]) for r in done["runs"]
+    ]
+    status, body = await error_of(jp_fetch, "batches", batch_id, method="DELETE")
+    assert status == 409 and "not running under this server" in body["error"]["message"]
+
+
+async def until_running(jp_fetch, batch_id: str) -> None:
+    for _ in range(300):
+        data = await fetch_json(jp_fetch, "batches", batch_id)
+        if any(r["status"] == "running" for r in data["runs"]):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("no run started")
+
+
+async def test_unknown_ids_are_404(jp_fetch) -> None:
+    for parts in (("runs", "nope"), ("batches", "nope"), ("jobs", "nope")):
+        status, body = await error_of(jp_fetch, *parts)
+        assert status == 404, parts
+        assert "nope" in body["error"]["message"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture
+def repository(project: Path, tmp_path: Path) -> Path:
+    """The project as a git repository with a local bare `origin`."""
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "--bare", "-b", "main", str(remote))
+    git(project, "init", "-b", "main")
+    git(project, "config", "user.name", "Data Scientist")
+    git(project, "config", "user.email", "ds@example.com")
+    git(project, "remote", "add", "origin", str(remote))
+    (project / ".gitignore").write_text(".nbprod/\nruns/\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-m", "start")
+    git(project, "push", "-u", "origin", "main")
+    return remote
+
+
+async def test_gate_and_push_as_jobs(jp_fetch, project: Path, repository: Path) -> None:
+    status = await fetch_json(jp_fetch, "git", "status")
+    assert (
+        status["branch"] == "main" and status["ahead"] == 0 and status["changed"] == []
+    )
+    started = await fetch_json(
+        jp_fetch, "gate", method="POST", body=json.dumps({"skip": ["smoke"]})
+    )
+    job = await until_done(jp_fetch, "jobs", started["job"]["id"])
+    # nothing exported yet: the sync step fails, and says which files are stale
+    assert job["kind"] == "gate" and job["status"] == "failed"
+    steps = {s["name"]: s["status"] for s in job["steps"]}
+    assert steps["sync"] == "failed" and "smoke" not in steps
+    assert job["result"]["steps"][0]["findings"]
+    head = git(repository, "rev-parse", "main")
+    started = await fetch_json(
+        jp_fetch, "push", method="POST", body=json.dumps({"message": "Add area"})
+    )
+    job = await until_done(jp_fetch, "jobs", started["job"]["id"])
+    assert job["status"] == "succeeded", json.dumps(
+        job["error"] or job["result"], indent=1
+    )[:3000]
+    assert job["result"]["pushed"] is True
+    assert git(repository, "rev-parse", "main") != head
+    log = git(repository, "log", "-1", "--format=%B", "main")
+    assert log.startswith("Add area") and "Nbprod-Gate: passed" in log
+    assert "src/shop/prices.py" in git(
+        repository, "ls-tree", "-r", "--name-only", "main"
+    )
+
+
+async def test_push_needs_a_message(jp_fetch) -> None:
+    status, body = await error_of(
+        jp_fetch, "push", method="POST", body='{"message": "  "}'
+    )
+    assert status == 400 and "must not be empty" in body["error"]["message"]
+
+
+def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
+    project: Path,
+) -> None:
+    import logging
+    import subprocess
+    import sys
+
+    from nbprod.config import load_config
+    from nbprod.history.records import JobRecord, now
+    from nbprod.run.single import queue_run
+    from nbprod.server.jobs import JobManager
+
+    write_scoring_notebook(project)
+    config = load_config(project)
+    manager = JobManager(config, logging.getLogger("test"))
+    run = queue_run(config, project / "notebooks/score.ipynb", {}, store=manager.store)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    )
+    manager.store.add_job(
+        JobRecord(
+            "j-1",
+            "run",
+            "running",
+            {},
+            target=run.id,
+            pid=int(gone.stdout),
+            created_at=now(),
+        )
+    )
+    assert manager.recover() == ["j-1"]
+    job = manager.store.get_job("j-1")
+    assert job.status == "cancelled" and job.error["message"].startswith(
+        "interrupted: the Jupyter server stopped"
+    )
+    run = manager.store.get_run(run.id)
+    assert run.status == "cancelled" and run.error.ename == "Interrupted"
+    assert manager.recover() == []

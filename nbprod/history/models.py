@@ -94,3 +94,29 @@ class MetricRow(Base):
     number: Mapped[float | None] = mapped_column(Float)
 
     run: Mapped[RunRow] = relationship(back_populates="metrics")
+
+
+class JobRow(Base):
+    """Work the Jupyter server started in a worker process: a run, a batch, a gate or a push.
+
+    The server keeps its in-flight work here rather than in memory, so a
+    browser reload (or a second browser) sees it, and a restarted server can
+    tell work whose worker died from work still going.
+    """
+
+    __tablename__ = "nbprod_jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: ``run``, ``batch``, ``gate`` or ``push``
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    #: the run or batch the job executes
+    target: Mapped[str | None] = mapped_column(String(64), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    request: Mapped[Any] = mapped_column(JSON)
+    #: progress: ``[{"name": ..., "status": ...}]``
+    steps: Mapped[Any] = mapped_column(JSON)
+    result: Mapped[Any] = mapped_column(JSON)
+    error: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -21,7 +21,8 @@ FINISHED = (SUCCEEDED, FAILED)
 
 def now() -> _dt.datetime:
     """Return the current time in UTC, to the millisecond."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    stamp = _dt.datetime.now(_dt.timezone.utc)
+    return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
 
 
 def new_id(prefix: str = "") -> str:
@@ -180,4 +181,58 @@ class BatchRecord:
             "finished_at": _iso(self.finished_at),
             "counts": self.counts,
             "total": self.total,
+        }
+
+
+@dataclass
+class JobRecord:
+    """Work the server runs in a worker process (see :class:`~nbprod.history.models.JobRow`).
+
+    Attributes
+    ----------
+    id : str
+        The job id (``j-...``).
+    kind : str
+        ``run``, ``batch``, ``gate`` or ``push``.
+    status : str
+        ``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``.
+    target : str or None
+        The run or batch the job executes.
+    pid : int or None
+        The worker process.
+    request : dict
+        What was asked (the request body, checked).
+    steps : list of dict
+        Progress: ``{"name", "status"}`` per step.
+    result : dict or None
+        The final report (a gate report, a push result).
+    error : dict or None
+        An ``NbprodError`` as JSON, or an unexpected failure's message.
+    """
+
+    id: str
+    kind: str
+    status: str
+    request: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    pid: int | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: _dt.datetime | None = None
+    finished_at: _dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the job as a JSON-ready mapping."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "target": self.target,
+            "request": self.request,
+            "steps": self.steps,
+            "result": self.result,
+            "error": self.error,
+            "created_at": _iso(self.created_at),
+            "finished_at": _iso(self.finished_at),
         }

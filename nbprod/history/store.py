@@ -21,6 +21,7 @@ from nbprod.history.models import (
     SCHEMA_VERSION,
     Base,
     BatchRow,
+    JobRow,
     MetricRow,
     RunRow,
     SchemaVersion,
@@ -30,6 +31,7 @@ from nbprod.history.records import (
     QUEUED,
     RUNNING,
     BatchRecord,
+    JobRecord,
     RunErrorInfo,
     RunRecord,
 )
@@ -276,6 +278,7 @@ class HistoryStore:
         batch_id: str | None = None,
         status: str | None = None,
         limit: int | None = 20,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Return runs, newest first.
 
@@ -290,8 +293,45 @@ class HistoryStore:
             Only runs with this status.
         limit : int or None
             At most this many runs.
+        offset : int
+            Skip this many runs first (paging).
         """
-        query = select(RunRow).options(selectinload(RunRow.metrics))
+        query = self._runs_query(select(RunRow), notebook, batch_id, status)
+        query = query.options(selectinload(RunRow.metrics))
+        if batch_id:
+            query = query.order_by(RunRow.position)
+        else:
+            # newest first; the runs of one batch (created together) in grid order
+            query = query.order_by(
+                RunRow.created_at.desc(),
+                RunRow.batch_id.desc(),
+                RunRow.position,
+                RunRow.id,
+            )
+        if limit:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with Session(self.engine) as session:
+            return [self._record(row) for row in session.scalars(query)]
+
+    def count_runs(
+        self,
+        notebook: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+    ) -> int:
+        """Return how many runs :meth:`list_runs` would find with no limit."""
+        query = self._runs_query(
+            select(func.count(RunRow.id)), notebook, batch_id, status
+        )
+        with Session(self.engine) as session:
+            return int(session.scalar(query) or 0)
+
+    @staticmethod
+    def _runs_query(
+        query: Any, notebook: str | None, batch_id: str | None, status: str | None
+    ) -> Any:
         if notebook:
             query = query.where(
                 or_(
@@ -300,15 +340,10 @@ class HistoryStore:
                 )
             )
         if batch_id:
-            query = query.where(RunRow.batch_id == batch_id).order_by(RunRow.position)
-        else:
-            query = query.order_by(RunRow.created_at.desc(), RunRow.id.desc())
+            query = query.where(RunRow.batch_id == batch_id)
         if status:
             query = query.where(RunRow.status == status)
-        if limit:
-            query = query.limit(limit)
-        with Session(self.engine) as session:
-            return [self._record(row) for row in session.scalars(query)]
+        return query
 
     def get_batch(self, batch_id: str) -> BatchRecord:
         """Return a batch with its run counts per status.
@@ -372,4 +407,72 @@ class HistoryStore:
             nbprod_version=row.nbprod_version,
             papermill_version=row.papermill_version,
             metrics={m.name: m.value for m in row.metrics},
+        )
+
+    # -- jobs of the Jupyter server ---------------------------------------------
+
+    def add_job(self, job: JobRecord) -> None:
+        """Store a new job."""
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                JobRow(
+                    id=job.id,
+                    kind=job.kind,
+                    status=job.status,
+                    target=job.target,
+                    pid=job.pid,
+                    request=job.request,
+                    steps=job.steps,
+                    result=job.result,
+                    error=job.error,
+                    created_at=job.created_at,
+                    finished_at=job.finished_at,
+                )
+            )
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        """Change fields of a job (``status``, ``pid``, ``steps``, ``result``, ...)."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+
+    def get_job(self, job_id: str) -> JobRecord:
+        """Return a job.
+
+        Raises
+        ------
+        NotFoundError
+            When no job has this id.
+        """
+        with Session(self.engine) as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"no job {job_id!r}")
+            return self._job(row)
+
+    def find_jobs(
+        self, target: str | None = None, statuses: Iterable[str] | None = None
+    ) -> list[JobRecord]:
+        """Jobs for a run or batch, and/or in the given states, oldest first."""
+        query = select(JobRow).order_by(JobRow.created_at)
+        if target is not None:
+            query = query.where(JobRow.target == target)
+        if statuses is not None:
+            query = query.where(JobRow.status.in_(list(statuses)))
+        with Session(self.engine) as session:
+            return [self._job(row) for row in session.scalars(query)]
+
+    @staticmethod
+    def _job(row: JobRow) -> JobRecord:
+        return JobRecord(
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            target=row.target,
+            pid=row.pid,
+            request=row.request or {},
+            steps=row.steps or [],
+            result=row.result,
+            error=row.error,
+            created_at=_utc(row.created_at),
+            finished_at=_utc(row.finished_at),
         )

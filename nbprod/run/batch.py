@@ -199,10 +199,14 @@ def load_grid(path: Path | str) -> list[dict[str, Any]]:
     return expand_grid(data, str(path))
 
 
-def _error_outcome(record: RunRecord, exc: BaseException) -> RunOutcome:
+def _error_outcome(
+    record: RunRecord, exc: BaseException, cancelling: bool = False
+) -> RunOutcome:
     stamp = now()
     started = record.started_at or stamp
-    name = type(exc).__name__
+    # A worker that dies while the batch is being stopped (e.g. SIGTERM before
+    # its signal handler was installed) was cancelled, not failed.
+    name = "CancelledError" if cancelling else type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, BrokenProcessPool):
         message = "the worker process running this notebook died"
@@ -240,14 +244,17 @@ def _drive(
         if on_progress:
             on_progress(progress)
 
-    def finish(future: Future[RunOutcome], record: RunRecord) -> None:
+    def finish(
+        future: Future[RunOutcome], record: RunRecord, cancelling: bool = False
+    ) -> None:
         try:
             outcome = future.result()
         except BrokenProcessPool as exc:
-            outcome = _error_outcome(record, exc)
-            executor.recover()
+            outcome = _error_outcome(record, exc, cancelling)
+            if not cancelling:
+                executor.recover()
         except BaseException as exc:  # a lost Dask task, a cancelled future
-            outcome = _error_outcome(record, exc)
+            outcome = _error_outcome(record, exc, cancelling)
         apply_outcome(record, outcome, output_paths[record.id])
         store.update_run(record)
         if record.status == SUCCEEDED:
@@ -291,7 +298,7 @@ def _drive(
         done, _ = wait(list(inflight), timeout=CANCEL_GRACE)
         for future in done:
             record = inflight.pop(future)
-            finish(future, record)
+            finish(future, record, cancelling=True)
             report(record)
     executor.close()
     return interrupted
@@ -394,9 +401,9 @@ def create_batch(
         for typed in typed_sets:
             run_id = new_id()
             output_path = output_dir / f"{run_id}.ipynb"
-            records.append(
-                new_record(config, path, typed, output_path, git, run_id, batch_id)
-            )
+            record = new_record(config, path, typed, output_path, git, run_id, batch_id)
+            record.created_at = batch.created_at  # listed together, in grid order
+            records.append(record)
         store.add_batch(batch, records)
         return BatchResult(store.get_batch(batch_id), records)
     finally:

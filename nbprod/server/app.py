@@ -11,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
 from nbprod.config import ProjectConfig, load_config
+from nbprod.server.jobs import JobManager
 
 
 @dataclasses.dataclass
@@ -23,6 +24,7 @@ class ServerState:
     pool: ThreadPoolExecutor
     default_jobs: int
     dask_scheduler: str
+    jobs: JobManager
 
 
 class NbprodApp(ExtensionApp):
@@ -48,6 +50,7 @@ class NbprodApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Find the project from the server's root folder and apply the settings."""
+        assert self.serverapp is not None
         root_dir = Path(self.serverapp.root_dir).resolve()
         config = load_config(root_dir)
         if self.database_url:
@@ -62,7 +65,11 @@ class NbprodApp(ExtensionApp):
             pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbprod"),
             default_jobs=self.default_jobs or os.cpu_count() or 1,
             dask_scheduler=self.dask_scheduler,
+            jobs=JobManager(config, self.log),
         )
+        interrupted = self.state.jobs.recover()
+        if interrupted:
+            self.log.warning("nbprod: marked %d interrupted job(s)", len(interrupted))
         self.settings["nbprod"] = self.state
         self.log.info(
             "nbprod: serving project %s (package %s)", config.root, config.package
@@ -75,7 +82,8 @@ class NbprodApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        """Stop the worker threads."""
+        """Stop the worker processes (they record their runs cancelled) and threads."""
         state = getattr(self, "state", None)
         if state is not None:
+            await state.jobs.stop()
             state.pool.shutdown(wait=False, cancel_futures=True)

@@ -21,8 +21,14 @@ from tornado import web
 
 from nbprod.config import ProjectConfig
 from nbprod.export import export_notebooks, plan_notebook
-from nbprod.notebook.reader import parse_notebook
+from nbprod.gitops.status import repository_status
+from nbprod.history.records import RunRecord
+from nbprod.notebook.parameters import find_parameters_cell
+from nbprod.notebook.reader import parse_notebook, read_notebook
+from nbprod.run.batch import create_batch, expand_grid
+from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
+from nbprod.server.jobs import JobManager
 
 T = TypeVar("T")
 
@@ -144,9 +150,262 @@ class ExportHandler(ApiHandler):
         self.reply(result.to_dict())
 
 
+class ParametersHandler(ApiHandler):
+    """``GET``: the parameters cell of a notebook (name, default, type, comment)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        notebook = self.resolve(path)
+        name = self.project.relpath(notebook)
+
+        def read() -> dict[str, Any]:
+            cell = find_parameters_cell(read_notebook(notebook), name)
+            return {
+                "notebook": name,
+                "cell": (
+                    None
+                    if cell is None
+                    else {"index": cell.index, "cell_id": cell.cell_id}
+                ),
+                "parameters": (
+                    [] if cell is None else [p.to_dict() for p in cell.parameters]
+                ),
+            }
+
+        self.reply(await self.off_loop(read))
+
+
+class JobsMixin(ApiHandler):
+    """Access to the job manager and the history for the run, batch and job handlers."""
+
+    @property
+    def jobs(self) -> JobManager:
+        """The server's job manager."""
+        return self.settings["nbprod"].jobs
+
+    def run_json(self, run: RunRecord) -> dict[str, Any]:
+        """A run as the CLI's JSON, plus ``output_file``: its output relative to the server root."""
+        data = run.to_dict()
+        data["output_file"] = None
+        if run.output_path:
+            output = (self.project.root / run.output_path).resolve()
+            if self.root_dir in output.parents:
+                data["output_file"] = output.relative_to(self.root_dir).as_posix()
+        return data
+
+
+class RunsHandler(JobsMixin):
+    """``GET``: the run history (filters, paging); ``POST``: start one run."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        filters = {
+            "notebook": self.get_query_argument("notebook", None),
+            "batch_id": self.get_query_argument("batch", None),
+            "status": self.get_query_argument("status", None),
+        }
+        limit = _query_int(self, "limit", 50)
+        offset = _query_int(self, "offset", 0)
+        store = self.jobs.store
+        runs, total = await self.off_loop(
+            lambda: (
+                store.list_runs(**filters, limit=limit, offset=offset),
+                store.count_runs(**filters),
+            )
+        )
+        self.reply({"runs": [self.run_json(r) for r in runs], "total": total})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        notebook = self.resolve(field(body, "notebook", str))
+        parameters = field(body, "parameters", dict, {})
+        timeout = field(body, "timeout", (int, float), None)
+        store = self.jobs.store
+        record = await self.off_loop(
+            lambda: queue_run(self.project, notebook, parameters, store=store)
+        )
+        job = await self.jobs.start("run", {"timeout": timeout}, target=record.id)
+        self.reply({"run": self.run_json(record), "job": job.id}, status=202)
+
+
+class RunHandler(JobsMixin):
+    """``GET``: one run with its metrics."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        run = await self.off_loop(self.jobs.store.get_run, run_id)
+        self.reply(self.run_json(run))
+
+
+class BatchesHandler(JobsMixin):
+    """``POST {notebook, grid | runs, jobs, timeout}``: start a batch."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        notebook = self.resolve(field(body, "notebook", str))
+        grid = field(body, "grid", dict, None)
+        runs = field(body, "runs", list, None)
+        if (grid is None) == (runs is None):
+            raise RequestError(
+                "give either 'grid' (name → list of values) or 'runs' (a list of sets)"
+            )
+        jobs = field(body, "jobs", int, self.settings["nbprod"].default_jobs)
+        if jobs < 1:
+            raise RequestError("field 'jobs' must be at least 1")
+        executor = field(body, "executor", str, "local")
+        timeout = field(body, "timeout", (int, float), None)
+        sets = expand_grid(grid if grid is not None else {"runs": runs}, "request")
+        store = self.jobs.store
+        created = await self.off_loop(
+            lambda: create_batch(
+                self.project, notebook, sets, executor=executor, jobs=jobs, store=store
+            )
+        )
+        request = {
+            "jobs": jobs,
+            "executor": executor,
+            "scheduler": self.settings["nbprod"].dask_scheduler,
+            "timeout": timeout,
+        }
+        job = await self.jobs.start("batch", request, target=created.batch.id)
+        self.reply(
+            {
+                "batch": created.batch.to_dict(),
+                "runs": [self.run_json(r) for r in created.runs],
+                "job": job.id,
+            },
+            status=202,
+        )
+
+
+class BatchHandler(JobsMixin):
+    """``GET``: a batch's progress and runs; ``DELETE``: cancel it."""
+
+    async def _batch_json(self, batch_id: str) -> dict[str, Any]:
+        store = self.jobs.store
+        batch, runs = await self.off_loop(
+            lambda: (
+                store.get_batch(batch_id),
+                store.list_runs(batch_id=batch_id, limit=None),
+            )
+        )
+        return {"batch": batch.to_dict(), "runs": [self.run_json(r) for r in runs]}
+
+    @web.authenticated
+    @authorized
+    async def get(self, batch_id: str) -> None:
+        self.reply(await self._batch_json(batch_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, batch_id: str) -> None:
+        await self._batch_json(batch_id)  # 404 for an unknown batch
+        self.jobs.cancel_target(batch_id)
+        self.reply(await self._batch_json(batch_id), status=202)
+
+
+def _string_list(data: dict[str, Any], name: str) -> list[str]:
+    values = field(data, name, list, [])
+    if not all(isinstance(v, str) for v in values):
+        raise RequestError(f"field {name!r} must be a list of step names")
+    return values
+
+
+class GateHandler(JobsMixin):
+    """``POST {only?, skip?}``: run the quality gate as a job."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        request = {
+            "only": _string_list(body, "only"),
+            "skip": _string_list(body, "skip"),
+        }
+        job = await self.jobs.start("gate", request)
+        self.reply({"job": job.to_dict()}, status=202)
+
+
+class PushHandler(JobsMixin):
+    """``POST {message, remote?, branch?}``: export, gate, commit and push as a job."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        message = field(body, "message", str)
+        if not message.strip():
+            raise RequestError(
+                "field 'message' must not be empty: say what the commit changes"
+            )
+        request = {
+            "message": message,
+            "remote": field(body, "remote", str, None),
+            "branch": field(body, "branch", str, None),
+        }
+        job = await self.jobs.start("push", request)
+        self.reply({"job": job.to_dict()}, status=202)
+
+
+class JobHandler(JobsMixin):
+    """``GET``: a job's progress and, once finished, its report."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = await self.off_loop(self.jobs.store.get_job, job_id)
+        self.reply(job.to_dict())
+
+
+class GitStatusHandler(ApiHandler):
+    """``GET``: branch, remote, ahead/behind and changed files of the project."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        status = await self.off_loop(
+            repository_status, self.project.root, self.project.push.remote
+        )
+        self.reply(status.to_dict())
+
+
+def _query_int(handler: NbprodHandler, name: str, default: int) -> int:
+    text = handler.get_query_argument(name, None)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise RequestError(
+            f"query parameter {name!r} must be a whole number, not {text!r}"
+        ) from None
+    if value < 0:
+        raise RequestError(f"query parameter {name!r} must not be negative")
+    return value
+
+
+ID = r"(?P<{}>[A-Za-z0-9_-]+)"
+
+
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
     return [
         (rf"{API}/notebooks/{NOTEBOOK}/plan", PlanHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/export", ExportHandler),
+        (rf"{API}/notebooks/{NOTEBOOK}/parameters", ParametersHandler),
+        (rf"{API}/runs", RunsHandler),
+        (rf"{API}/runs/{ID.format('run_id')}", RunHandler),
+        (rf"{API}/batches", BatchesHandler),
+        (rf"{API}/batches/{ID.format('batch_id')}", BatchHandler),
+        (rf"{API}/gate", GateHandler),
+        (rf"{API}/push", PushHandler),
+        (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
+        (rf"{API}/git/status", GitStatusHandler),
     ]
