@@ -81,18 +81,23 @@ def sync_step(ctx: GateContext) -> StepResult:
                 hint=problem.hint,
             )
         )
-    files = [f for nb in result.notebooks for f in nb.files]
-    for file in result.stale:
+    # a package __init__.py belongs to every notebook exporting into it: count it once
+    files = {f.path: f for nb in result.notebooks for f in nb.files}
+    stale = {f.path: f for f in result.stale}
+    for file in stale.values():
+        missing = (file.diff or "").startswith("--- /dev/null")
         findings.append(
             Finding(
-                "out of date with its notebook",
+                "not exported yet" if missing else "out of date with its notebook",
                 path=file.path,
-                line=_first_changed_line(file.diff, ctx.config.root),
+                line=(
+                    None if missing else _first_changed_line(file.diff, ctx.config.root)
+                ),
                 code="export",
                 hint="run `nbprod export`",
             )
         )
-    in_sync = len(files) - len(result.stale)
+    in_sync = len(files) - len(stale)
     status = _verdict(findings)
     summary = f"{in_sync}/{len(files)} generated files in sync"
     if result.errors:
