@@ -154,6 +154,7 @@ def test_credentials_in_the_remote_url_are_never_printed(tmp_path: Path) -> None
     dry = nbprod(root, "push", "-m", "x", "--dry-run")
     failed = nbprod(root, "push", "-m", "x")
     as_json = nbprod(root, "push", "-m", "y", "--json")
+    as_remote = nbprod(root, "push", "-m", "z", "--remote", url)
 
     assert dry.exit_code == 0 and "https://***@127.0.0.1:9/repo.git" in dry.output
     assert failed.exit_code == 1, failed.output
@@ -161,7 +162,9 @@ def test_credentials_in_the_remote_url_are_never_printed(tmp_path: Path) -> None
     assert "is kept locally" in failed.output
     assert as_json.exit_code == 1
     assert json.loads(as_json.stdout)["error"]["commit"]
-    for result in (dry, failed, as_json):
+    assert as_remote.exit_code == 2
+    assert "no git remote called 'https://***@127.0.0.1:9/repo.git'" in as_remote.output
+    for result in (dry, failed, as_json, as_remote):
         assert "s3cret" not in result.output
 
 

@@ -20,7 +20,7 @@ from nbprod.errors import GateFailedError, GitError, NbprodError, PushRejectedEr
 from nbprod.export import export_notebooks, find_notebooks
 from nbprod.export.writer import MANIFEST_NAME
 from nbprod.gate import GateReport, StepResult, require_project, run_gate
-from nbprod.gitops.git import Git, GitResult
+from nbprod.gitops.git import Git, GitResult, redact_url
 from nbprod.gitops.strip import install_strip_filter
 
 
@@ -217,11 +217,13 @@ def push_project(
             hint="run `nbprod init` (it runs `git init`) and add a remote",
         )
     remote = remote or config.push.remote
+    # what is shown of the remote: someone may have written a URL with a token
+    shown = redact_url(remote)
     url = git.remote_url(remote)
     if url is None:
         raise GitError(
-            f"there is no git remote called {remote!r}",
-            hint=f"add it with `git remote add {remote} URL`, or set tool.nbprod.push.remote",
+            f"there is no git remote called {shown!r}",
+            hint=f"add it with `git remote add {shown} URL`, or set tool.nbprod.push.remote",
         )
     branch = branch or config.push.branch or git.current_branch()
     if branch is None:
@@ -234,7 +236,7 @@ def push_project(
             f"{branch!r} is not a valid branch name",
             hint="see `git help check-ref-format` for what a branch may be called",
         )
-    result = PushResult(remote=remote, url=url, branch=branch, dry_run=dry_run)
+    result = PushResult(remote=shown, url=url, branch=branch, dry_run=dry_run)
     planned = export_notebooks(config, check=True)
     result.exported = [f.path for f in planned.stale]
     generated = [f.path for nb in planned.notebooks for f in nb.files]
@@ -290,7 +292,7 @@ def push_project(
                 hint="add notebooks to the project first",
             )
     if on_progress:
-        on_progress(f"git push {remote} {branch}")
+        on_progress(f"git push {shown} {branch}")
     pushed = git.run(
         "push",
         "--porcelain",
@@ -301,7 +303,7 @@ def push_project(
     )
     result.output = (pushed.stdout + pushed.stderr).strip()
     if not pushed.ok:
-        problem, hint = _classify_rejection(pushed, remote, branch)
+        problem, hint = _classify_rejection(pushed, shown, branch)
         made = (
             f"; your commit {result.commit[:12]} is kept locally"
             if result.files
