@@ -73,8 +73,12 @@ def tail(text: str, count: int = 8) -> str:
 
 
 def _relative(path: str, root: Path) -> str:
+    # tools print paths relative to their working directory, the project root
+    full = Path(path)
+    if not full.is_absolute():
+        full = root / full
     try:
-        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+        return full.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path
 
