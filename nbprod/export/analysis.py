@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field
+from typing import cast
 
 #: names every module has without defining them
 MODULE_NAMES = frozenset(dir(builtins)) | {
@@ -85,6 +86,7 @@ class CellSymbols:
         return set(self.defines) | set(self.imports)
 
 
+_TRY: tuple[type, ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _DEFINITIONS = (
@@ -338,7 +340,8 @@ def analyze_cell(code: str) -> CellSymbols:
                     bind(_target_names(item.optional_vars), line)
             for child in node.body:
                 statement(child, True)
-        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif isinstance(node, _TRY):
+            node = cast(ast.Try, node)  # try/except* has the same fields
             for child in node.body:
                 statement(child, True)
             for handler in node.handlers:

@@ -516,9 +516,9 @@ class _Planner:
         text = render_file(
             self.name,
             self._docstring() if module == self.module else None,
-            self._future(cells) + imports,
-            names,
-            chunks,
+            tuple(self._future(cells) + imports),
+            None if names is None else tuple(names),
+            tuple(chunks),
             black_mode(self.config.root),
         )
         path = self.config.package_dir / (module.replace(".", "/") + ".py")
@@ -530,9 +530,9 @@ class _Planner:
         """``__init__.py`` for the package and each sub-package the modules need."""
         folders = {self.config.package_dir}
         for module in modules:
-            parts = module.split(".")[:-1]
-            for depth in range(1, len(parts) + 1):
-                folders.add(self.config.package_dir.joinpath(*parts[:depth]))
+            packages = module.split(".")[:-1]
+            for depth in range(1, len(packages) + 1):
+                folders.add(self.config.package_dir.joinpath(*packages[:depth]))
         files = []
         for folder in sorted(folders):
             parts = folder.relative_to(self.config.package_dir).parts
@@ -558,9 +558,9 @@ class _Planner:
         text = render_file(
             self.name,
             f"Tests of `{full}`, generated from the test cells of {self.name}.",
-            self._future(tests) + imports,
+            tuple(self._future(tests) + imports),
             None,
-            chunks,
+            tuple(chunks),
             black_mode(self.config.root),
         )
         path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
