@@ -27,7 +27,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 def make_notebook(number: int, cells: int) -> nbformat.NotebookNode:
     """One corpus notebook: every fourth cell exploration, a test after each group."""
     body = [
-        new_markdown_cell(f"# Module {number}\n\nFeatures of part {number} of the pipeline."),
+        new_markdown_cell(
+            f"# Module {number}\n\nFeatures of part {number} of the pipeline."
+        ),
         new_code_cell(
             f"#| default_exp part_{number:03d}\n"
             "import math\nimport statistics\nfrom collections import Counter"
@@ -53,7 +55,11 @@ def make_notebook(number: int, cells: int) -> nbformat.NotebookNode:
                 f"    def top(self, k=3):\n        return self.counts.most_common(k)\n"
             )
         )
-        body.append(new_code_cell(f"data_{block} = [1, 2, 3, {block}]\nfeature_{block}(data_{block})"))
+        body.append(
+            new_code_cell(
+                f"data_{block} = [1, 2, 3, {block}]\nfeature_{block}(data_{block})"
+            )
+        )
         test = new_code_cell(
             f"# feature {block} scales the mean\n"
             f"assert feature_{block}([2, 2])['mean'] == 2 * SCALE_{block}"
@@ -115,7 +121,12 @@ def main() -> None:
 
             os.chdir(work)  # nbdev finds its [tool.nbdev] from the working folder
             lib = str(work / "nbdev_out" / "corpus")
-            rows.append(("nbdev nb_export", timed(lambda: [nb_export(str(p), lib) for p in paths])))
+            rows.append(
+                (
+                    "nbdev nb_export",
+                    timed(lambda: [nb_export(str(p), lib) for p in paths]),
+                )
+            )
 
         from nbconvert import PythonExporter
 
@@ -138,7 +149,9 @@ def main() -> None:
             print(f"{name:<28}{seconds:>9.2f}{rate:>13.1f}{seconds / cold:>15.2f}x")
         ratio = rows[1][1] / cold
         verdict = "met" if ratio < 0.25 else "NOT met"
-        print(f"\nno-change re-export / cold export = {ratio:.3f} (target < 0.25: {verdict})")
+        print(
+            f"\nno-change re-export / cold export = {ratio:.3f} (target < 0.25: {verdict})"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
