@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
-from ship_helpers import file_hashes, git, nbprod
+from ship_helpers import file_hashes, git, nbprod, write_notebook
 
 from nbprod.config import load_config, read_toml
 
@@ -85,3 +85,33 @@ def test_init_in_a_project_inside_a_repository(tmp_path: Path) -> None:
     assert load_config(project).package == "sales"
     bad = nbprod(project, "init", str(project), "--package", "not-a-name")
     assert bad.exit_code == 2 and "not a Python import name" in bad.output
+
+
+def test_init_then_push_ships_a_new_project(tmp_path: Path) -> None:
+    root, origin = tmp_path / "shop", tmp_path / "origin.git"
+    root.mkdir()
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    git(root, "init", "--quiet")
+    git(root, "config", "user.name", "Test User")
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "remote", "add", "origin", str(origin))
+    write_notebook(root)
+    assert nbprod(root, "init", str(root)).exit_code == 0
+
+    result = nbprod(root, "push", "-m", "First version")
+
+    assert result.exit_code == 0, result.output
+    shipped = set(git(origin, "ls-tree", "-r", "--name-only", "main").split())
+    assert shipped == {
+        ".gitattributes",
+        ".github/workflows/nbprod.yml",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "notebooks/orders.ipynb",
+        "pyproject.toml",
+        "src/shop/__init__.py",
+        "src/shop/orders.py",
+        "tests/test_orders.py",
+    }
+    assert '"outputs": []' in git(origin, "show", "main:notebooks/orders.ipynb")
+    assert git(root, "status", "--porcelain") == ""

@@ -33,7 +33,10 @@ class PushResult:
     remote, url, branch : str
         Where it pushed; the URL has any credentials redacted.
     files : list of str
-        The files staged for the commit (``dry_run``: that would be).
+        The files staged for the commit (``dry_run``: that would be): the
+        notebooks, the generated files, nbprod's project files (pyproject,
+        ignore and attribute files, hook and CI configuration) and changes to
+        files git already tracks.
     commit : str or None
         The commit made (None when there was nothing to commit, or dry run).
     message : str
@@ -147,12 +150,27 @@ def _classify_rejection(result: GitResult, remote: str, branch: str) -> tuple[st
     return (f"git push to {remote!r} failed: {detail}", "run `git push` to see why")
 
 
+#: files ``nbprod init`` writes in the project folder
+PROJECT_FILES = (
+    "pyproject.toml",
+    ".gitignore",
+    ".gitattributes",
+    ".pre-commit-config.yaml",
+    ".github/workflows/nbprod.yml",
+)
+
+
 def _stage_paths(
     config: ProjectConfig, git: Git, generated: list[str]
 ) -> tuple[list[str], list[str]]:
-    """The notebooks and generated files to stage, and those .gitignore excludes."""
+    """The files to stage, and those .gitignore excludes.
+
+    The notebooks, the generated files, and the project files ``nbprod init``
+    writes (so the first push of a new project carries its configuration).
+    """
     notebooks = [config.relpath(p) for p in find_notebooks(config) if p.is_file()]
-    wanted = list(dict.fromkeys([*notebooks, *generated]))
+    setup = [name for name in PROJECT_FILES if (config.root / name).is_file()]
+    wanted = list(dict.fromkeys([*notebooks, *generated, *setup]))
     ignored = git.ignored(wanted)
     return [p for p in wanted if p not in ignored], sorted(ignored)
 
