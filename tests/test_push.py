@@ -118,8 +118,8 @@ def test_rejected_push_keeps_the_local_commit(tmp_path: Path) -> None:
 def test_hostile_branch_names_and_messages_pass_literally(tmp_path: Path) -> None:
     root, origin = light_project(tmp_path)
     messages = {
-        "-x": "-x",
-        "$(touch_pwned)": '$(touch pwned) `touch pwned` it\'s "quoted" \\n; rm -rf /',
+        "-x": "-x\n\n# kept, not a comment\n--amend",
+        "$(touch_pwned)'\"q": '$(touch pwned) `touch pwned` it\'s "quoted" \\n; rm -rf /',
     }
     for n, (branch, message) in enumerate(messages.items()):
         write_notebook(root, export=EXPORT + f"\n\nVERSION = {n}\n")
@@ -130,7 +130,7 @@ def test_hostile_branch_names_and_messages_pass_literally(tmp_path: Path) -> Non
         assert git(root, "log", "-1", "--format=%B").startswith(message + "\n\n")
     assert not list(tmp_path.rglob("pwned"))
     names = git(origin, "for-each-ref", "--format=%(refname)")
-    assert "refs/heads/-x\n" in names and "refs/heads/$(touch_pwned)\n" in names
+    assert "refs/heads/-x\n" in names and "refs/heads/$(touch_pwned)'\"q\n" in names
 
 
 def test_invalid_branch_is_refused_before_anything(tmp_path: Path) -> None:
