@@ -71,16 +71,26 @@ def timed(command: list[str] | str, cwd: Path, shell: bool = False) -> float:
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"failed: {command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"failed: {command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=32, help="parameter sets (default 32)")
+    parser.add_argument(
+        "--runs", type=int, default=32, help="parameter sets (default 32)"
+    )
     parser.add_argument("--quick", action="store_true", help="8 runs instead of 32")
     parser.add_argument("--jobs", type=int, default=None, help="nbprod batch --jobs")
+    parser.add_argument(
+        "--ways",
+        default="cli,api,nbprod",
+        help="comma-separated subset of cli,api,nbprod (default: all three)",
+    )
     args = parser.parse_args()
+    ways = set(args.ways.split(","))
     runs = 8 if args.quick else args.runs
     jobs = args.jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="nbprod-bench-") as folder:
@@ -106,14 +116,18 @@ def main() -> None:
         )
         nbprod = [str(BIN / "nbprod"), "batch", "score.ipynb", "--grid", "grid.yaml"]
         nbprod += ["--jobs", str(jobs), "--json"]
-        results = {
-            "papermill CLI, shell loop": timed(loop, root, shell=True),
-            "papermill.execute_notebook loop": timed([sys.executable, "-c", api_loop], root),
-            f"nbprod batch --jobs {jobs}": timed(nbprod, root),
-        }
-    baseline = results["papermill CLI, shell loop"]
+        results = {}
+        if "cli" in ways:
+            results["papermill CLI, shell loop"] = timed(loop, root, shell=True)
+        if "api" in ways:
+            results["papermill.execute_notebook loop"] = timed(
+                [sys.executable, "-c", api_loop], root
+            )
+        if "nbprod" in ways:
+            results[f"nbprod batch --jobs {jobs}"] = timed(nbprod, root)
+    baseline = next(iter(results.values()))
     width = max(len(name) for name in results)
-    print(f"{'':<{width}}  {'total s':>8}  {'s/run':>6}  {'speed-up vs CLI loop':>20}")
+    print(f"{'':<{width}}  {'total s':>8}  {'s/run':>6}  {'speed-up vs first':>20}")
     for name, seconds in results.items():
         print(
             f"{name:<{width}}  {seconds:8.1f}  {seconds / runs:6.2f}  "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as _dt
+import functools
 import math
 import os
 import signal
@@ -154,6 +155,7 @@ def warm_imports() -> None:
     import papermill.engines  # noqa: F401
 
 
+@functools.cache
 def _engine() -> Any:
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine
@@ -192,6 +194,7 @@ def _engine() -> Any:
     return NbprodEngine
 
 
+@functools.cache
 def _kernel_manager_class() -> Any:
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
@@ -218,6 +221,20 @@ def _kernel_manager_class() -> Any:
             )
 
     return IpcKernelManager
+
+
+_THREAD = threading.local()
+
+
+def _run_context() -> contextvars.Context:
+    # A Dask worker thread runs tasks in a context copied from its event loop,
+    # where jupyter_core may have stored that (running) loop as "the" loop; a
+    # context of our own per thread makes nbclient create and then reuse a
+    # loop of its own. (The main thread runs in its own context, and loop.)
+    context = getattr(_THREAD, "context", None)
+    if context is None:
+        context = _THREAD.context = contextvars.Context()
+    return context
 
 
 def _cell_error(nb: Any) -> RunErrorInfo | None:
@@ -300,19 +317,17 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
         executed.add(cell_index)
 
+    main_thread = threading.current_thread() is threading.main_thread()
     status, error = SUCCEEDED, None
-    # A Dask worker thread runs tasks in a context copied from its event loop,
-    # where jupyter_core may have stored that (running) loop as "the" loop; an
-    # empty context makes nbclient create a loop of its own for this thread.
-    context = (
-        contextvars.copy_context()
-        if threading.current_thread() is threading.main_thread()
-        else contextvars.Context()
-    )
     try:
         _STATE.executing_cells = True
-        context.run(
-            _engine().execute_notebook,
+        engine = _engine()
+        run: Any = (
+            engine.execute_notebook
+            if main_thread
+            else functools.partial(_run_context().run, engine.execute_notebook)
+        )
+        run(
             nb,
             kernel,
             output_path=None,
