@@ -264,43 +264,22 @@ def push_project(
     snapshot = _Snapshot(
         [config.root / p for p in result.exported] + [config.state_dir / MANIFEST_NAME]
     )
-    done = False
-    try:
-        if on_progress:
-            on_progress("export")
-        export_notebooks(config)
-        report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
-        result.report = report
-        if not report.ok:
-            raise GateFailedError(report)
-        done = True
-    finally:
-        if not done:
-            snapshot.restore()
-
-    if config.push.strip_outputs:
-        install_strip_filter(git)
-    paths, result.ignored = _stage_paths(config, git, generated)
-    result.message = _compose_message(message, report.trailer())
     with tempfile.TemporaryDirectory(prefix="nbprod-push-") as tmp:
         index = git.index_path()
         saved_index = Path(tmp) / "index"
         if index.is_file():
             shutil.copy2(index, saved_index)
         try:
-            notebooks = [p for p in paths if p.endswith(".ipynb")]
-            if config.push.strip_outputs:
-                git.add_renormalized(notebooks)
-                git.add([p for p in paths if p not in notebooks])
-            else:
-                git.add(paths)
-            git.add(["."], update=True)
-            result.files = git.staged_files()
-            if result.files:
-                result.commit = git.commit(result.message)
-        except NbprodError:
+            _export_gate_commit(
+                config, git, result, generated, message, store, on_step, on_progress
+            )
+        except BaseException:
+            # nothing was committed: put the export's files and the index back
+            snapshot.restore()
             if saved_index.is_file():
                 shutil.copy2(saved_index, index)
+            else:
+                index.unlink(missing_ok=True)
             raise
     if result.commit is None:
         result.commit = git.head()
@@ -330,6 +309,41 @@ def push_project(
         raise PushRejectedError(problem + made, hint, result.commit, result.report)
     result.pushed = True
     return result
+
+
+def _export_gate_commit(
+    config: ProjectConfig,
+    git: Git,
+    result: PushResult,
+    generated: list[str],
+    message: str,
+    store: Any,
+    on_step: Callable[[str, StepResult | None], None] | None,
+    on_progress: Callable[[str], None] | None,
+) -> None:
+    """Export, run the gate and commit, filling ``result``; raise on any failure."""
+    if on_progress:
+        on_progress("export")
+    export_notebooks(config)
+    report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
+    result.report = report
+    if not report.ok:
+        raise GateFailedError(report)
+    if config.push.strip_outputs:
+        # only now: a refused push leaves even the repository's config alone
+        install_strip_filter(git)
+    paths, result.ignored = _stage_paths(config, git, generated)
+    result.message = _compose_message(message, report.trailer())
+    notebooks = [p for p in paths if p.endswith(".ipynb")]
+    if config.push.strip_outputs:
+        git.add_renormalized(notebooks)
+        git.add([p for p in paths if p not in notebooks])
+    else:
+        git.add(paths)
+    git.add(["."], update=True)
+    result.files = git.staged_files()
+    if result.files:
+        result.commit = git.commit(result.message)
 
 
 def _dry_run(
