@@ -99,7 +99,10 @@ def main() -> None:
         make_notebook(root / "score.ipynb")
         (root / "grid.yaml").write_text(f"seed: {list(range(runs))}\n")
         (root / "out").mkdir()
-        env_note = f"{os.cpu_count()} CPU(s), Python {sys.version.split()[0]}"
+        env_note = (
+            f"{os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
+            f"load average {os.getloadavg()[0]:.1f} (other processes slow every way)"
+        )
         print(f"{runs} runs of a 5-cell notebook; {env_note}; nbprod --jobs {jobs}")
 
         papermill = shlex.quote(str(BIN / "papermill"))
@@ -127,7 +130,7 @@ def main() -> None:
             results[f"nbprod batch --jobs {jobs}"] = timed(nbprod, root)
     baseline = next(iter(results.values()))
     width = max(len(name) for name in results)
-    print(f"{'':<{width}}  {'total s':>8}  {'s/run':>6}  {'speed-up vs first':>20}")
+    print(f"{'':<{width}}  {'total s':>8}  {'s/run':>6}  {'speed-up vs 1st row':>20}")
     for name, seconds in results.items():
         print(
             f"{name:<{width}}  {seconds:8.1f}  {seconds / runs:6.2f}  "
