@@ -71,7 +71,10 @@ export function parseLocation(value: unknown): Location | null {
   };
 }
 
-/** Format a location as `path, cell 3, line 2`. */
+/**
+ * Format a location as `path, cell 3, line 2`. The API's cell is the
+ * zero-based index; people (and JupyterLab's status bar) count from 1.
+ */
 export function formatLocation(location: Location | null): string {
   if (!location) {
     return '';
@@ -81,7 +84,7 @@ export function formatLocation(location: Location | null): string {
     parts.push(location.path);
   }
   if (location.cell !== null) {
-    parts.push(`cell ${location.cell}`);
+    parts.push(`cell ${location.cell + 1}`);
   }
   if (location.line !== null) {
     parts.push(`line ${location.line}`);
@@ -241,7 +244,12 @@ export function exportSummary(result: ExportResult): string {
 
 export interface Parameter {
   name: string;
+  /** The default as a JSON value (null when it is not a literal). */
   default: unknown;
+  /** The default as written in the parameters cell (`1.0`, `np.arange(3)`). */
+  default_source: string;
+  /** False when the default is an expression: the form leaves it alone unless typed. */
+  literal: boolean;
   type: string;
   comment: string;
 }
@@ -252,6 +260,8 @@ export function parseParameters(value: unknown): Parameter[] {
     return {
       name: str(data.name),
       default: data.default,
+      default_source: str(data.default_source),
+      literal: data.literal !== false,
       type: str(data.type, 'str'),
       comment: str(data.comment)
     };
@@ -307,6 +317,15 @@ export function readInput(kind: InputKind, text: string | boolean): { value?: un
 /** The text a parameter's default shows in the run form. */
 export function defaultText(parameter: Parameter): string {
   const kind = inputKind(parameter.type);
+  if (!parameter.literal) {
+    // an expression: the field stays empty (placeholder: the expression)
+    return '';
+  }
+  const source = parameter.default_source.trim();
+  if ((kind === 'int' || kind === 'float') && /^[-+]?(\d[\d_]*)?\.?\d*(e[-+]?\d+)?$/i.test(source) && source) {
+    // as written: 1.0 stays 1.0, 1e3 stays 1e3
+    return source.replace(/_/g, '');
+  }
   if (kind === 'str') {
     return typeof parameter.default === 'string' ? parameter.default : String(parameter.default ?? '');
   }
@@ -314,6 +333,7 @@ export function defaultText(parameter: Parameter): string {
     return parameter.default ? 'true' : 'false';
   }
   if (kind === 'float' && typeof parameter.default === 'number' && Number.isInteger(parameter.default)) {
+    // JSON lost the decimal point
     return parameter.default.toFixed(1);
   }
   return JSON.stringify(parameter.default ?? null);
@@ -629,6 +649,8 @@ export interface Job {
   steps: JobStep[];
   result: unknown;
   error: ApiErrorBody | null;
+  /** The gate report of a failed job's error (a push refused by the gate). */
+  errorReport: GateReport | null;
 }
 
 export function parseJob(value: unknown): Job {
@@ -646,7 +668,11 @@ export function parseJob(value: unknown): Job {
         ? null
         : typeof error === 'string'
           ? { message: error, hint: null, location: null, files: [] }
-          : parseError({ error }, 500)
+          : parseError({ error }, 500),
+    errorReport:
+      typeof error === 'object' && error !== null && typeof obj(error).report === 'object'
+        ? parseGateReport(obj(error).report)
+        : null
   };
 }
 
@@ -668,7 +694,7 @@ export function jobGateReport(job: Job): GateReport | null {
       return parseGateReport(result[key]);
     }
   }
-  return null;
+  return job.errorReport;
 }
 
 export interface PushResult {
@@ -688,7 +714,8 @@ export function parsePushResult(value: unknown): PushResult {
     commit,
     remote: optStr(data.remote),
     branch: optStr(data.branch),
-    message: str(data.message) || str(data.summary)
+    // the commit message: its first line (the trailer follows)
+    message: (str(data.message) || str(data.summary)).split('\n')[0]
   };
 }
 

@@ -37,6 +37,8 @@ export interface NbprodContext {
   settings: NbprodSettings;
   /** Emitted when runs were started or finished (the history refreshes). */
   runsChanged: Signal<object, void>;
+  /** Emitted after the theme changed (charts pick their colours again). */
+  themeChanged: Signal<object, void> | null;
 }
 
 /** A section of the production panel, told when the notebook changes. */

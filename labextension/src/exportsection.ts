@@ -410,14 +410,7 @@ export class ExportSection extends Widget implements NotebookSection {
   private exportButton: HTMLButtonElement;
 }
 
+/** `cell 5, line 2` (cells counted from 1, as in the notebook's status bar). */
 function locationLabel(problem: Problem): string {
-  const location = problem.location!;
-  const parts: string[] = [];
-  if (location.cell !== null) {
-    parts.push(`cell ${location.cell}`);
-  }
-  if (location.line !== null) {
-    parts.push(`line ${location.line}`);
-  }
-  return parts.join(', ');
+  return formatLocation({ ...problem.location!, path: null });
 }

@@ -79,6 +79,7 @@ export class HistoryView extends Widget {
       this.tableNode
     );
     ctx.runsChanged.connect(this.onRunsChanged, this);
+    ctx.themeChanged?.connect(() => this.renderChart(), this);
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@
  * run, batch, ship) and the run history.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -42,7 +42,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Take notebooks to production: cell roles, export preview, runs, batches, history and ship.',
   autoStart: true,
   requires: [INotebookTracker, IDocumentManager, IEditorServices],
-  optional: [ICommandPalette, ISettingRegistry, IDefaultFileBrowser, ILayoutRestorer],
+  optional: [ICommandPalette, ISettingRegistry, IDefaultFileBrowser, ILayoutRestorer, IThemeManager],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
@@ -51,15 +51,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
     fileBrowser: IDefaultFileBrowser | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    themeManager: IThemeManager | null
   ) => {
+    const themeChanged = themeManager ? new Signal<object, void>({}) : null;
+    // the theme's CSS is in place only after the change: wait a frame
+    themeManager?.themeChanged.connect(() => requestAnimationFrame(() => themeChanged?.emit()));
     const ctx: NbprodContext = {
       app,
       docManager,
       editorServices,
       fileBrowser,
       settings: { ...DEFAULT_SETTINGS },
-      runsChanged: new Signal<object, void>({})
+      runsChanged: new Signal<object, void>({}),
+      themeChanged
     };
     if (settingRegistry) {
       settingRegistry

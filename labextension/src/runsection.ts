@@ -52,7 +52,7 @@ export function renderRun(ctx: NbprodContext, run: RunRecord): HTMLElement {
           'div',
           { className: 'jp-nbprod-runError' },
           `${run.error.ename}: ${run.error.evalue}`,
-          run.error.cell !== null ? ` (cell ${run.error.cell})` : ''
+          run.error.cell !== null ? ` (cell ${run.error.cell + 1})` : ''
         )
       : null,
     finished && run.output_file
@@ -176,6 +176,7 @@ export class RunSection extends Widget implements NotebookSection {
                 id,
                 name: p.name,
                 value: defaultText(p),
+                placeholder: p.literal ? undefined : p.default_source,
                 className: 'jp-mod-styled jp-nbprod-input',
                 'data-kind': kind,
                 'data-default': defaultText(p)
@@ -206,7 +207,7 @@ export class RunSection extends Widget implements NotebookSection {
         }
         continue;
       }
-      if (input.value === defaultText(p)) {
+      if (input.value === defaultText(p) || (!p.literal && !input.value.trim())) {
         continue;
       }
       const read = readInput(kind, input.value);

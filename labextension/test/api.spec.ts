@@ -47,6 +47,8 @@ describe('paths and errors', () => {
     expect(error.hint).toBe('export with force to overwrite');
     expect(error.files).toEqual(['src/churn/features.py']);
     expect(formatLocation(error.location)).toBe('src/churn/features.py, line 3');
+    // cells are zero-based in the API, shown from 1 like JupyterLab's status bar
+    expect(formatLocation({ path: 'nb.ipynb', cell: 0, cell_id: 'a', line: 2 })).toBe('nb.ipynb, cell 1, line 2');
   });
 
   it('never gives an empty message', () => {
@@ -129,17 +131,20 @@ describe('parameters and the run form', () => {
       { name: 'label', default: 'churn', type: 'str', comment: '' },
       { name: 'fast', default: false, type: 'bool', comment: '' },
       { name: 'cols', default: ['a', 'b'], type: 'list', comment: '' },
+      { name: 'big', default: 1000, default_source: '1_000', literal: true, type: 'int', comment: '' },
+      { name: 'grid', default: null, default_source: 'np.arange(3)', literal: false, type: 'unknown', comment: '' },
       { default: 1 }
     ]
   });
 
   it('keeps named parameters with their types', () => {
-    expect(parameters.map(p => p.name)).toEqual(['n_rows', 'C', 'label', 'fast', 'cols']);
-    expect(parameters.map(p => inputKind(p.type))).toEqual(['int', 'float', 'str', 'bool', 'json']);
+    expect(parameters.map(p => p.name)).toEqual(['n_rows', 'C', 'label', 'fast', 'cols', 'big', 'grid']);
+    expect(parameters.map(p => inputKind(p.type))).toEqual(['int', 'float', 'str', 'bool', 'json', 'int', 'json']);
+    expect(parameters[6]).toMatchObject({ literal: false, default_source: 'np.arange(3)' });
   });
 
   it('shows defaults as typed text (1.0 stays a float)', () => {
-    expect(parameters.map(defaultText)).toEqual(['2000', '1.0', 'churn', 'false', '["a","b"]']);
+    expect(parameters.map(defaultText)).toEqual(['2000', '1.0', 'churn', 'false', '["a","b"]', '1000', '']);
   });
 
   it('reads typed values and refuses bad ones', () => {
@@ -323,6 +328,17 @@ describe('gate and push jobs', () => {
     expect(jobGateReport(pushJob)?.ok).toBe(false);
     expect(pushJob.error?.message).toBe('the gate failed');
     expect(parseJob({ id: 'j3', error: { message: 'm', hint: 'h' } }).error?.hint).toBe('h');
+
+    // a push the gate refused: the report comes with the error (GateFailedError.to_dict)
+    const refused = parseJob({
+      id: 'j4',
+      kind: 'push',
+      status: 'failed',
+      result: null,
+      error: { message: 'the quality gate failed (tests): nothing was committed or pushed', hint: 'fix the findings', location: null, report }
+    });
+    expect(refused.error?.message).toMatch(/nothing was committed/);
+    expect(jobGateReport(refused)?.steps[1].status).toBe('failed');
   });
 
   it('parses push results and git status', () => {
@@ -331,6 +347,7 @@ describe('gate and push jobs', () => {
       commit: 'abcdef123456'
     });
     expect(parsePushResult({ ok: true }).pushed).toBe(true);
+    expect(parsePushResult({ pushed: true, message: 'Fix seeds\n\nNbprod-Gate: passed' }).message).toBe('Fix seeds');
     expect(parseGitStatus({ branch: 'main', remote: 'origin', ahead: 1, behind: 0, changed: ['a', { path: 'b' }] })).toEqual({
       branch: 'main',
       remote: 'origin',

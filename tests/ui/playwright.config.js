@@ -3,12 +3,19 @@
  * Debian's Chromium, against a real `jupyter lab` serving a fresh copy of
  * examples/churn (see jupyter_server_test_config.py).
  */
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const repo = path.resolve(__dirname, '..', '..');
 const venv = process.env.VENV ? path.resolve(repo, process.env.VENV) : path.join(repo, '.venv');
 const port = process.env.NBPROD_UI_PORT || '8899';
+// One folder per test run for the project copy and its bare remote, made once in
+// the runner process (the workers inherit it) so the tests can read the remote.
+if (!process.env.NBPROD_UI_ROOT) {
+  process.env.NBPROD_UI_ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'nbprod-ui-'));
+}
 
 module.exports = {
   ...baseConfig,

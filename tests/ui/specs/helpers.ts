@@ -71,3 +71,22 @@ export async function saveScreenshot(
   fs.mkdirSync(docs, { recursive: true });
   fs.copyFileSync(file, path.join(docs, name));
 }
+
+/** The folder of this test run: `churn/` (the server root) and `remote.git`. */
+export const UI_ROOT = process.env.NBPROD_UI_ROOT ?? '';
+
+/** The subjects of the commits of the bare remote's main branch, newest first. */
+export function remoteLog(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { execFileSync } = require('child_process');
+  const out: string = execFileSync('git', ['--git-dir', path.join(UI_ROOT, 'remote.git'), 'log', '--format=%s', 'main'], {
+    encoding: 'utf-8'
+  });
+  return out.split('\n').filter(Boolean);
+}
+
+/** Export a notebook through the API (the run tests need the package exported). */
+export async function exportViaApi(page: IJupyterLabPageFixture, notebook: string): Promise<void> {
+  const response = await page.request.post(`/nbprod/api/notebooks/${notebook}/export`, { data: { force: false } });
+  expect(response.ok(), await response.text()).toBeTruthy();
+}
