@@ -145,7 +145,10 @@ def _kernels_of(process: psutil.Process) -> list[psutil.Process]:
     return found
 
 
-def test_interrupt_and_resume(project):
+def _stop_batch_midway(
+    project: Path, sets: int, finished: int, signum: int
+) -> tuple[Path, str]:
+    """Start `nbprod batch` as a process, signal it once `finished` runs are done."""
     lines = project / "notebooks" / "done.txt"
     nb = write_notebook(
         project / "notebooks" / "slow.ipynb",
@@ -153,7 +156,7 @@ def test_interrupt_and_resume(project):
         "import time\ntime.sleep(1.5)",
         "with open('done.txt', 'a') as f:\n    f.write(f'{i}\\n')",
     )
-    (project / "grid.yaml").write_text("i: [0, 1, 2, 3, 4, 5, 6, 7]\n")
+    (project / "grid.yaml").write_text(f"i: {list(range(sets))}\n")
     command = [*NBPROD, "batch", str(nb), "--grid", "grid.yaml"]
     process = subprocess.Popen(
         [*command, "--jobs", "2"],
@@ -168,20 +171,38 @@ def test_interrupt_and_resume(project):
     # wait until some runs finished, noting every kernel the batch starts
     while time.monotonic() < deadline and process.poll() is None:
         kernels.update(_kernels_of(parent))
-        if lines.exists() and len(lines.read_text().split()) >= 2:
+        if lines.exists() and len(lines.read_text().split()) >= finished:
             break
         time.sleep(0.05)
     kernels.update(_kernels_of(parent))
     assert process.poll() is None, process.communicate()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert "resume with: nbprod batch --resume" in stdout
     assert kernels, "the batch started no kernel that could be observed"
     psutil.wait_procs(list(kernels), timeout=10)
     assert [
         k.pid for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE
     ] == []
+    return lines, stdout
+
+
+def test_sigterm_stops_a_batch_cleanly(project):
+    lines, stdout = _stop_batch_midway(project, 4, 1, signal.SIGTERM)
+    batch_id = stdout.split("resume with: nbprod batch --resume ")[1].split()[0]
+    store = history(project)
+    try:
+        runs = store.list_runs(batch_id=batch_id, limit=None)
+        done = sorted(r.parameters["i"] for r in runs if r.status == "succeeded")
+        assert done == sorted(int(x) for x in lines.read_text().split())
+        assert {r.status for r in runs} == {"succeeded", "cancelled"}
+    finally:
+        store.close()
+
+
+def test_interrupt_and_resume(project):
+    lines, stdout = _stop_batch_midway(project, 8, 2, signal.SIGINT)
+    assert "resume with: nbprod batch --resume" in stdout
 
     batch_id = stdout.split("resume with: nbprod batch --resume ")[1].split()[0]
     store = history(project)
