@@ -51,14 +51,18 @@ def project(jp_root_dir: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(project: Path) -> dict:
-    return {
+def jp_server_config(project: Path, request: pytest.FixtureRequest) -> dict:
+    config: dict = {
         "ServerApp": {
             # the terminals extension trips the auth warning this suite turns into errors
             "jpserver_extensions": {"nbprod": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         }
     }
+    if getattr(request, "param", None) == "settings":
+        url = f"sqlite:///{project.parent / 'elsewhere' / 'history.db'}"
+        config["NbprodApp"] = {"database_url": url, "default_jobs": 1}
+    return config
 
 
 async def fetch_json(jp_fetch, *parts: str, **kwargs) -> dict:
@@ -536,3 +540,15 @@ def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
     run = manager.store.get_run(run.id)
     assert run.status == "cancelled" and run.error.ename == "Interrupted"
     assert manager.recover() == []
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [pytest.param("settings", id="traitlets")],
+    indirect=True,
+)
+async def test_server_settings_reach_the_core(jp_fetch, project: Path) -> None:
+    data = await fetch_json(jp_fetch, "runs")
+    assert data == {"runs": [], "total": 0}
+    assert (project.parent / "elsewhere" / "history.db").is_file()
+    assert not (project / ".nbprod" / "history.db").exists()
