@@ -304,3 +304,39 @@ def test_runs_command_filters_and_errors(project):
     missing = runner.invoke(main, ["runs", "nope"])
     assert missing.exit_code == 2 and "no run with id 'nope'" in missing.stderr
     assert runner.invoke(main, ["runs", "--batch", "b-nope"]).exit_code == 2
+
+
+def test_ctrl_c_on_a_single_run_cancels_it_and_stops_its_kernel(project):
+    import signal
+    import time
+
+    import psutil
+
+    nb = write_notebook(project / "slow.ipynb", "i = 0", "import time\ntime.sleep(60)")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from nbprod.cli import main; main()", "run", str(nb)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    kernels: list[psutil.Process] = []
+    deadline = time.monotonic() + 120
+    while not kernels and time.monotonic() < deadline and process.poll() is None:
+        kernels = [
+            child
+            for child in psutil.Process(process.pid).children(recursive=True)
+            if "ipykernel_launcher" in " ".join(child.cmdline())
+        ]
+        time.sleep(0.05)
+    assert kernels, process.communicate()
+    # let the kernel get into the sleeping cell before interrupting
+    while time.monotonic() < deadline and not runs_in_history(project):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "recorded as cancelled" in stderr
+    psutil.wait_procs(kernels, timeout=10)
+    assert [k.pid for k in kernels if k.is_running() and k.status() != "zombie"] == []
+    assert [r.status for r in runs_in_history(project)] == ["cancelled"]
