@@ -28,7 +28,16 @@ export function chartPoints(runs: RunRecord[], metric: string): { label: string;
   return runs
     .filter(run => typeof run.metrics[metric] === 'number')
     .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))
-    .map(run => ({ label: run.id, value: run.metrics[metric] as number, run }));
+    .map(run => ({ label: shortTime(run.created_at) || run.id, value: run.metrics[metric] as number, run }));
+}
+
+/** `13:52:21` of an ISO time (the runs of a chart are usually from one day). */
+function shortTime(iso: string | null): string {
+  if (!iso) {
+    return '';
+  }
+  const date = new Date(iso);
+  return isNaN(date.getTime()) ? '' : date.toLocaleTimeString([], { hour12: false });
 }
 
 function cssVar(name: string, fallback: string): string {
@@ -55,7 +64,10 @@ export class HistoryView extends Widget {
     this.metricSelect = h('select', {
       className: 'jp-mod-styled jp-nbprod-metricSelect',
       'aria-label': 'Metric',
-      onchange: () => this.renderChart()
+      onchange: () => {
+        this.metric = this.metricSelect.value;
+        this.renderChart();
+      }
     });
     this.countNode = h('span', { className: 'jp-nbprod-count' });
     this.canvas = h('canvas', { className: 'jp-nbprod-chartCanvas' });
@@ -152,10 +164,10 @@ export class HistoryView extends Widget {
   private render(): void {
     this.countNode.textContent = `${this.runs.length === this.total ? this.total : `${this.runs.length} of ${this.total}`} run${this.total === 1 ? '' : 's'}`;
     const metrics = metricNames(this.runs);
-    const chosen = this.metricSelect.value;
     fill(this.metricSelect, metrics.map(m => h('option', { value: m }, m)));
-    if (metrics.includes(chosen)) {
-      this.metricSelect.value = chosen;
+    // keep the metric the user chose, also across filters that hide it for a while
+    if (metrics.includes(this.metric)) {
+      this.metricSelect.value = this.metric;
     }
     const params = [...new Set(this.runs.flatMap(r => Object.keys(r.parameters)))];
     fill(
@@ -250,6 +262,7 @@ export class HistoryView extends Widget {
           legend: { labels: { color: text } },
           tooltip: {
             callbacks: {
+              title: items => points[items[0]?.dataIndex]?.run.id ?? '',
               afterLabel: item => {
                 const run = points[item.dataIndex]?.run;
                 return run
@@ -267,6 +280,7 @@ export class HistoryView extends Widget {
   }
 
   private runs: RunRecord[] = [];
+  private metric = '';
   private total = 0;
   private sequence = 0;
   private wantedNotebook: string | null = null;

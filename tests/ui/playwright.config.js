@@ -20,6 +20,7 @@ if (!process.env.NBPROD_UI_ROOT) {
 module.exports = {
   ...baseConfig,
   testDir: './specs',
+  globalTeardown: './teardown.js',
   outputDir: './test-results',
   reporter: [['list'], ['html', { open: 'never', outputFolder: './playwright-report' }]],
   // two cores: one browser, one server, one worker; tests share the server's project

@@ -63,6 +63,10 @@ test('a small batch runs to the end and the history lists it', async ({ page }, 
   await expect(history.locator('.jp-nbprod-empty')).toBeVisible();
   await history.locator('.jp-nbprod-filterStatus').selectOption('');
   await expect(history.locator('.jp-nbprod-runsTable tbody tr')).toHaveCount(3);
+  await expect(history.locator('.jp-nbprod-metricSelect')).toHaveValue('auc');
+  // the history gets the whole width for its picture
+  await page.sidebar.close('left');
+  await page.sidebar.close('right');
   await saveScreenshot(page.locator('.jp-MainAreaWidget:has(.jp-nbprod-history)'), testInfo, 'history.png');
 
   // a run opens its output notebook
