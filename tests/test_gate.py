@@ -160,3 +160,57 @@ def test_smoke_runs_a_real_kernel_and_records_the_run(tmp_path: Path) -> None:
         store.close()
     assert run.id == by_path["notebooks/orders.ipynb"]["name"]
     assert run.status == "succeeded" and run.parameters == {"n_rows": 3}
+
+
+def test_black_diffs_point_at_the_first_changed_line_and_cell(tmp_path: Path) -> None:
+    from nbprod.gate.tools import ToolRun, parse_black
+
+    diff = (
+        "--- src/pkg/mod.py\t2026-01-01 00:00:00+00:00\n"
+        "+++ src/pkg/mod.py\t2026-01-01 00:00:01+00:00\n"
+        "@@ -3,4 +3,4 @@\n"
+        " import os\n"
+        " \n"
+        "-x=1\n"
+        "+x = 1\n"
+        "--- nb.ipynb\t2026-01-01 00:00:00+00:00:cell_4\n"
+        "+++ nb.ipynb\t2026-01-01 00:00:01+00:00:cell_4\n"
+        "@@ -1,2 +1,2 @@\n"
+        "-def f( a ):\n"
+        "+def f(a):\n"
+    )
+    stderr = (
+        "would reformat src/pkg/mod.py\nwould reformat nb.ipynb\n"
+        "error: cannot format bad.py: Cannot parse for target version Python 3.10: "
+        "2:7: def f(\n"
+    )
+    findings = parse_black(ToolRun(1, diff, stderr), tmp_path)
+    assert [f.where for f in findings] == [
+        "src/pkg/mod.py:5",
+        "nb.ipynb:cell_5:1",
+        "bad.py:2:7",
+    ]
+    assert findings[2].message.startswith("black cannot parse it")
+
+
+def test_junit_failures_become_located_findings(tmp_path: Path) -> None:
+    from nbprod.gate.tools import parse_junit
+
+    xml = tmp_path / "junit.xml"
+    xml.write_text("""<?xml version="1.0"?>
+<testsuites><testsuite name="pytest" tests="3">
+<testcase classname="tests.test_m" name="test_ok" file="tests/test_m.py" line="3"/>
+<testcase classname="tests.test_m" name="test_bad" file="tests/test_m.py" line="7">
+<failure message="assert 1 == 2">def test_bad():
+&gt;       assert 1 == 2
+E       assert 1 == 2
+
+tests/test_m.py:9: AssertionError</failure></testcase>
+<testcase classname="tests.test_m" name="test_later" file="tests/test_m.py" line="11">
+<skipped message="not yet"/></testcase>
+</testsuite></testsuites>""")
+    ok, bad, later = parse_junit(xml, tmp_path)
+    assert (ok.outcome, ok.severity, ok.line) == ("passed", "info", 4)
+    assert (bad.outcome, bad.severity, bad.line) == ("failed", "error", 9)
+    assert bad.name == "tests/test_m.py::test_bad" and bad.message == "assert 1 == 2"
+    assert (later.outcome, later.message) == ("skipped", "not yet")
