@@ -80,10 +80,11 @@ class Git:
     def env(self) -> dict[str, str]:
         """The environment of every git call: no prompts, English messages."""
         env = dict(os.environ)
-        # Never wait for a password on a terminal nobody is watching: fail fast
-        # with a message instead. C locale so the messages parsed below match.
+        # Never wait for a password on a terminal nobody may be watching (the
+        # server runs pushes in the background): fail fast with a message;
+        # credential helpers and SSH agents still work. C locale so the
+        # messages parsed for hints are git's English ones.
         env["GIT_TERMINAL_PROMPT"] = "0"
-        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         env["LC_ALL"] = "C"
         env.pop("LANGUAGE", None)
         return env
