@@ -238,3 +238,16 @@ def test_a_refused_commit_restores_the_index(tmp_path: Path) -> None:
     # status and staged diff as before; (push set the nbstripout filter up, which
     # changes how `git diff` renders notebooks, not what is in the tree)
     assert tree_state(root)[:2] == before[:2] and refs(origin) == before_refs
+
+
+def test_dry_run_sees_notebooks_that_the_filter_would_strip(tmp_path: Path) -> None:
+    from nbprod.gitops.git import Git
+    from nbprod.gitops.strip import install_strip_filter
+
+    root, _ = light_project(tmp_path)  # committed with outputs, before any filter
+    install_strip_filter(Git(root))
+
+    result = nbprod(root, "push", "-m", "strip", "--dry-run", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == ["notebooks/orders.ipynb"]

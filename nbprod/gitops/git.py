@@ -223,6 +223,24 @@ class Git:
         if tracked:
             self.run("add", "--renormalize", "--", *[p for p in paths if p in tracked])
 
+    def changed_through_filters(self, paths: Sequence[str]) -> list[str]:
+        """Tracked ``paths`` whose content, cleaned by their filters, differs from the index.
+
+        What ``add --renormalize`` would stage: ``git add --dry-run`` trusts
+        file stats and misses a notebook staged before the nbstripout filter.
+        """
+        listed = self.run("ls-files", "-s", "-z", "--", *paths).stdout.split("\0")
+        in_index = {}
+        for entry in filter(None, listed):
+            meta, path = entry.split("\t", 1)
+            in_index[path] = meta.split()[1]
+        tracked = [p for p in paths if p in in_index]
+        if not tracked:
+            return []
+        # hash-object runs the clean filter (nbstripout) without writing anything
+        hashes = self.run("hash-object", "--", *tracked).stdout.split()
+        return [p for p, sha in zip(tracked, hashes, strict=True) if in_index[p] != sha]
+
     def staged_files(self) -> list[str]:
         """Paths staged for the next commit."""
         result = self.run("diff", "--cached", "--name-only", "-z")

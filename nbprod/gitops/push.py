@@ -370,6 +370,8 @@ def _dry_run(
         p for p in result.exported if p not in existing and p not in git.ignored([p])
     ]
     already = git.staged_files()
-    result.files = sorted(set(would) | set(new_files) | set(already))
+    notebooks = [p for p in paths if p.endswith(".ipynb")]
+    restaged = git.changed_through_filters(notebooks) if notebooks else []
+    result.files = sorted(set(would) | set(new_files) | set(already) | set(restaged))
     result.message = _compose_message(message, "Nbprod-Gate: (the gate runs first)")
     return result
