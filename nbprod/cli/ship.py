@@ -56,7 +56,10 @@ def render_gate(report: GateReport) -> None:
             # rule codes (F401) help; tool names (black, pytest) only repeat the step
             code = f"{finding.code} " if _RULE.match(finding.code or "") else ""
             if finding.name and finding.outcome and finding.path:
-                code = f"{finding.name.rsplit('::', 1)[-1]} {finding.outcome}: "
+                # a test's function name, or a smoke run's id
+                label = finding.name.rsplit("::", 1)[-1]
+                label = f"run {label}" if finding.code == "smoke" else label
+                code = f"{label} {finding.outcome}: "
             style = _SEVERITY.get(finding.severity, "")
             out.print(
                 f"  [{style}]{escape(where)}[/]{': ' if where else ''}"
