@@ -96,3 +96,26 @@ test('export writes the module and tests, and the files appear in the file brows
   await showPreview(panel, 'test_features.py');
   await expect.poll(() => previewText(panel)).toContain('def test_');
 });
+
+test('export refuses files edited by hand; Force Export overwrites them after a confirm', async ({ page }) => {
+  const panel = await openNotebook(page, FEATURES);
+  // edit the generated module by hand, through Jupyter's contents API
+  const url = '/api/contents/src/churn/features.py';
+  const current = await (await page.request.get(`${url}?content=1&format=text&type=file`)).json();
+  const edited = `${current.content}\n# a hand edit\n`;
+  const put = await page.request.put(url, { data: { type: 'file', format: 'text', content: edited } });
+  expect(put.ok()).toBeTruthy();
+
+  await panel.locator('.jp-nbprod-exportButton').click();
+  const refused = panel.locator('.jp-nbprod-refused');
+  await expect(refused).toContainText('Refused');
+  await expect(refused).toContainText('src/churn/features.py');
+
+  await refused.locator('.jp-nbprod-forceButton').click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toContainText('Overwrite files edited by hand?');
+  await dialog.locator('button', { hasText: 'Force Export' }).click();
+  await expect(panel.locator('.jp-nbprod-exported li[data-status="written"]', { hasText: 'src/churn/features.py' })).toBeVisible();
+  const after = await (await page.request.get(`${url}?content=1&format=text&type=file`)).json();
+  expect(after.content).not.toContain('# a hand edit');
+});

@@ -34,6 +34,21 @@ test('run with a changed parameter and open its output', async ({ page }) => {
   await expect(output.locator('.jp-Cell', { hasText: 'n_rows = 300' }).first()).toBeVisible();
 });
 
+test('a server error is a readable notification, not raw JSON', async ({ page }) => {
+  const panel = await openNotebook(page, TRAIN);
+  const batch = panel.locator('.jp-nbprod-batchSection');
+  await expect(batch.locator('input.jp-nbprod-gridValues[name="C"]')).toBeVisible();
+  await batch.locator('.jp-nbprod-modeTab', { hasText: 'YAML' }).click();
+  await batch.locator('textarea.jp-nbprod-yaml').fill('alpha: [1, 2]');
+  await expect(batch.locator('.jp-nbprod-count')).toHaveText('2 runs');
+  await batch.locator('.jp-nbprod-batchButton').click();
+  // the server refuses the unknown parameter; the toast has its message and hint
+  const toast = page.locator('.Toastify__toast', { hasText: 'Batch failed to start' });
+  await expect(toast).toBeVisible();
+  await expect(toast).toContainText("unknown parameter 'alpha'");
+  await expect(toast).not.toContainText('{');
+});
+
 test('a small batch runs to the end and the history lists it', async ({ page }, testInfo) => {
   const panel = await openNotebook(page, TRAIN);
   const batch = panel.locator('.jp-nbprod-batchSection');
