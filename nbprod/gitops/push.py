@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import ProjectConfig
-from nbprod.errors import GateFailedError, GitError, NbprodError, PushRejectedError
+from nbprod.errors import (
+    GateFailedError,
+    GitError,
+    HandEditedError,
+    NbprodError,
+    PushRejectedError,
+)
 from nbprod.export import export_notebooks, find_notebooks
 from nbprod.export.writer import MANIFEST_NAME
 from nbprod.gate import GateReport, StepResult, require_project, run_gate
@@ -324,7 +330,15 @@ def _export_gate_commit(
     """Export, run the gate and commit, filling ``result``; raise on any failure."""
     if on_progress:
         on_progress("export")
-    export_notebooks(config)
+    try:
+        export_notebooks(config)
+    except HandEditedError as exc:
+        # push has no --force of its own: say which command has
+        exc.hint = (
+            "move your edits into the notebook, or overwrite them with "
+            "`nbprod export --force`; then push again"
+        )
+        raise
     report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
     result.report = report
     if not report.ok:
