@@ -268,3 +268,9 @@ class GateFailedError(NbprodError):
         data = super().to_dict()
         data["report"] = self.report.to_dict()
         return data
+
+
+class ExecutorError(NbprodError):
+    """A batch executor that cannot start: a missing extra, an unreachable scheduler."""
+
+    http_status = 503

@@ -313,3 +313,11 @@ def test_no_orphan_kernels_in_this_process():
     # every batch above shut its kernels down
     me = psutil.Process(os.getpid())
     assert _kernels_of(me) == []
+
+
+def test_dask_executor_without_the_extra(monkeypatch):
+    # as if `pip install 'nbprod[dask]'` had not been done
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ExecutorError, match="needs dask and distributed") as info:
+        get_executor("dask", scheduler="tcp://127.0.0.1:8786")
+    assert info.value.hint == "pip install 'nbprod[dask]'"

@@ -19,14 +19,18 @@ from typing import Any
 
 import psutil
 
-from nbprod.errors import NbprodError, ParameterError
+from nbprod.errors import ExecutorError, ParameterError
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run, init_local_worker
 
-
-class ExecutorError(NbprodError):
-    """An executor that cannot start: a missing extra, an unreachable scheduler."""
-
-    http_status = 503
+__all__ = [
+    "DaskExecutor",
+    "Executor",
+    "ExecutorError",
+    "LocalExecutor",
+    "executor_names",
+    "get_executor",
+    "register_executor",
+]
 
 
 class Executor(ABC):
