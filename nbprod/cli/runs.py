@@ -330,10 +330,18 @@ def _stop_on_signals(stop: threading.Event, quiet: bool) -> Iterator[None]:
     """Turn Ctrl-C and SIGTERM into a clean stop of the batch."""
 
     def handler(signum: int, frame: Any) -> None:
-        if not stop.is_set() and not quiet:
-            err.print(
-                "[yellow]stopping: cancelling running notebooks, shutting their kernels down…[/]"
-            )
+        # A second Ctrl-C does not cut the clean-up short: killing the batch
+        # now would leave runs marked running and kernels behind.
+        if not quiet:
+            if stop.is_set():
+                err.print(
+                    "[yellow]still stopping: waiting for the kernels to shut down…[/]"
+                )
+            else:
+                err.print(
+                    "[yellow]stopping: cancelling running notebooks, "
+                    "shutting their kernels down…[/]"
+                )
         stop.set()
 
     previous = {
