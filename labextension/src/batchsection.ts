@@ -38,7 +38,8 @@ export class BatchSection extends Widget implements NotebookSection {
       step: '1',
       value: String(ctx.settings.batchJobs),
       className: 'jp-mod-styled jp-nbprod-input jp-nbprod-jobs',
-      id: 'jp-nbprod-jobs'
+      id: 'jp-nbprod-jobs',
+      oninput: () => (this.jobsTouched = true)
     });
     this.countNode = h('span', { className: 'jp-nbprod-count' });
     this.startButton = button('Run Batch', () => void this.start(), {
@@ -78,6 +79,10 @@ export class BatchSection extends Widget implements NotebookSection {
 
   setNotebook(panel: NotebookPanel | null): void {
     this.panel = panel;
+    if (!this.jobsTouched) {
+      // the settings may have loaded since the panel was made
+      this.jobsInput.value = String(this.ctx.settings.batchJobs);
+    }
     this.startButton.disabled = !panel;
   }
 
@@ -360,6 +365,7 @@ export class BatchSection extends Widget implements NotebookSection {
   private yaml = '';
   private mode: Mode = 'grid';
   private running = false;
+  private jobsTouched = false;
   private current: BatchReply | null = null;
   private stopPoll: (() => void) | null = null;
   private modeNode: HTMLElement;

@@ -67,8 +67,13 @@ function watchNotebook(panel: NotebookPanel): void {
       decorate(cell);
     }
   };
+  const connected = new WeakSet<object>();
   const connectModel = () => {
-    notebook.model?.cells.changed.connect(() => requestAnimationFrame(refresh));
+    const model = notebook.model;
+    if (model && !connected.has(model)) {
+      connected.add(model);
+      model.cells.changed.connect(() => requestAnimationFrame(refresh));
+    }
     refresh();
   };
   notebook.modelChanged.connect(connectModel);

@@ -21,7 +21,7 @@ import {
 } from './api';
 import { NbprodContext, NotebookSection, notebookPath } from './context';
 import { button, clock, debounce, fill, h, section } from './dom';
-import { ApiError, notebookRoute, notifyError, postApi, requestApi } from './request';
+import { ApiError, errorText, notebookRoute, notifyError, postApi, requestApi } from './request';
 
 export class ExportSection extends Widget implements NotebookSection {
   constructor(private ctx: NbprodContext) {
@@ -133,9 +133,16 @@ export class ExportSection extends Widget implements NotebookSection {
       }
       this.plan = null;
       this.previewStatus.textContent = 'no preview';
-      // an unsaved notebook that is not JSON yet, or a server error: say it once per refresh
-      notifyError('nbprod could not plan the export', error);
+      // say it once, not after every keystroke while the problem lasts
+      const text = errorText(error);
+      if (text !== this.lastError) {
+        this.lastError = text;
+        notifyError('nbprod could not plan the export', error);
+      }
+      this.render();
+      return;
     }
+    this.lastError = '';
     this.render();
   }
 
@@ -399,6 +406,7 @@ export class ExportSection extends Widget implements NotebookSection {
   private refused: { message: string; hint: string | null; files: string[] } | null = null;
   private selected = '';
   private sequence = 0;
+  private lastError = '';
   private exporting = false;
   private refreshSoon: ReturnType<typeof debounce>;
   private targetNode: HTMLElement;

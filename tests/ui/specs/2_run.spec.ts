@@ -88,3 +88,24 @@ test('a small batch runs to the end and the history lists it', async ({ page }, 
   await history.locator('.jp-nbprod-runsTable tbody tr').first().locator('.jp-nbprod-openOutput').click();
   await expect(page.locator('.jp-mod-current.lm-TabBar-tab')).toContainText('.ipynb');
 });
+
+test('a running batch can be cancelled', async ({ page }) => {
+  const panel = await openNotebook(page, TRAIN);
+  const batch = panel.locator('.jp-nbprod-batchSection');
+  await batch.locator('input.jp-nbprod-gridValues[name="n_rows"]').fill('300');
+  await batch.locator('input.jp-nbprod-gridValues[name="seed"]').fill('0, 1, 2, 3, 4, 5');
+  await batch.locator('input.jp-nbprod-jobs').fill('1');
+  await expect(batch.locator('.jp-nbprod-count')).toHaveText('6 runs');
+  await batch.locator('.jp-nbprod-batchButton').click();
+
+  const cancel = batch.locator('.jp-nbprod-cancelButton');
+  await expect(cancel).toBeVisible();
+  await expect(batch.locator('.jp-nbprod-batchTable tbody tr[data-status="running"]')).toHaveCount(1, { timeout: 60000 });
+  await cancel.click();
+  await expect(batch.locator('.jp-nbprod-progress')).toHaveAttribute('data-finished', 'true', { timeout: 90000 });
+  await expect(batch.locator('.jp-nbprod-progressLabel .jp-nbprod-badge')).toHaveText('cancelled');
+  await expect(batch.locator('.jp-nbprod-progressText')).toContainText('cancelled');
+  await expect(cancel).toBeHidden();
+  // not every run ran
+  expect(await batch.locator('.jp-nbprod-batchTable tbody tr[data-status="succeeded"]').count()).toBeLessThan(6);
+});
