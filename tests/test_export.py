@@ -592,7 +592,9 @@ def test_project_without_configuration_uses_defaults(
 
 def test_parallel_planning_gives_the_same_files_and_errors(project: Path) -> None:
     for number in range(3):
-        write_notebook(project, f"n{number}.ipynb", [code(f"A{number} = {number}", "export")])
+        write_notebook(
+            project, f"n{number}.ipynb", [code(f"A{number} = {number}", "export")]
+        )
     (project / "notebooks" / "bad.ipynb").write_text("{")
     result = export_notebooks(load_config(project), jobs=2)
     [error] = result.errors

@@ -8,6 +8,9 @@ code: 0 ok, 1 the work found a problem, 2 bad usage or bad input.
 
 from __future__ import annotations
 
+# First, before anything imports jsonschema: spares every command ~1.4 s of CPU.
+import nbprod.run.startup  # noqa: F401  # isort: skip
+
 from typing import Any
 
 import click
