@@ -545,6 +545,23 @@ export function metricNames(runs: RunRecord[]): string[] {
   return [...names].sort();
 }
 
+/** The runs of a chart, oldest first, that have a number for `metric`. */
+export function chartPoints(runs: RunRecord[], metric: string): { label: string; value: number; run: RunRecord }[] {
+  return runs
+    .filter(run => typeof run.metrics[metric] === 'number')
+    .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))
+    .map(run => ({ label: shortTime(run.created_at) || run.id, value: run.metrics[metric] as number, run }));
+}
+
+/** `13:52:21` of an ISO time (the runs of a chart are usually from one day). */
+export function shortTime(iso: string | null): string {
+  if (!iso) {
+    return '';
+  }
+  const date = new Date(iso);
+  return isNaN(date.getTime()) ? '' : date.toLocaleTimeString([], { hour12: false });
+}
+
 /* ---------- gate, push, jobs ---------- */
 
 export interface Finding {

@@ -14,7 +14,7 @@ import {
   Tooltip
 } from 'chart.js';
 
-import { formatDuration, formatValue, metricNames, parseRunList, RunRecord } from './api';
+import { chartPoints, formatDuration, formatValue, metricNames, parseRunList, RunRecord } from './api';
 import { NbprodContext, openFile } from './context';
 import { badge, button, fill, h } from './dom';
 import { notifyError, requestApi } from './request';
@@ -22,23 +22,6 @@ import { notifyError, requestApi } from './request';
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 
 const STATUSES = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
-
-/** The runs of a chart, oldest first, that have a number for `metric`. */
-export function chartPoints(runs: RunRecord[], metric: string): { label: string; value: number; run: RunRecord }[] {
-  return runs
-    .filter(run => typeof run.metrics[metric] === 'number')
-    .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''))
-    .map(run => ({ label: shortTime(run.created_at) || run.id, value: run.metrics[metric] as number, run }));
-}
-
-/** `13:52:21` of an ISO time (the runs of a chart are usually from one day). */
-function shortTime(iso: string | null): string {
-  if (!iso) {
-    return '';
-  }
-  const date = new Date(iso);
-  return isNaN(date.getTime()) ? '' : date.toLocaleTimeString([], { hour12: false });
-}
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;

@@ -1,5 +1,6 @@
 import {
   batchProgress,
+  chartPoints,
   defaultText,
   encodePath,
   exportSummary,
@@ -236,6 +237,21 @@ describe('runs and batches', () => {
     expect(reply.batch.counts.succeeded).toBe(1);
     expect(reply.batch.counts.running).toBe(1);
     expect(reply.batch.total).toBe(2);
+  });
+
+  it('charts a metric over the runs that have it, oldest first', () => {
+    const runs = [
+      parseRunReply({ ...RUN, id: 'b', created_at: '2026-11-26T13:05:00+00:00', metrics: { auc: 0.7 } }),
+      parseRunReply({ ...RUN, id: 'a', created_at: '2026-11-26T13:01:00+00:00', metrics: { auc: 0.9 } }),
+      parseRunReply({ ...RUN, id: 'c', created_at: '2026-11-26T13:09:00+00:00', metrics: { auc: 'n/a' } })
+    ];
+    const points = chartPoints(runs, 'auc');
+    expect(points.map(p => [p.run.id, p.value])).toEqual([
+      ['a', 0.9],
+      ['b', 0.7]
+    ]);
+    expect(points[0].label).toMatch(/^\d{2}:\d{2}:\d{2}$/);
+    expect(chartPoints(runs, 'f1')).toEqual([]);
   });
 
   it('formats durations', () => {
