@@ -175,7 +175,22 @@ export class HistoryView extends Widget {
                 h(
                   'tr',
                   { 'data-status': run.status, 'data-run-id': run.id },
-                  h('td', { className: 'jp-nbprod-runId' }, run.id, run.batch_id ? h('div', { className: 'jp-nbprod-batchId' }, run.batch_id) : null),
+                  h('td', { className: 'jp-nbprod-runId' }, run.id, run.batch_id
+                      ? h(
+                          'a',
+                          {
+                            href: '#',
+                            className: 'jp-nbprod-batchId',
+                            title: 'Show only the runs of this batch',
+                            onclick: (event: Event) => {
+                              event.preventDefault();
+                              this.batchInput.value = run.batch_id!;
+                              void this.refresh();
+                            }
+                          },
+                          run.batch_id
+                        )
+                      : null),
                   h('td', {}, run.notebook),
                   h('td', {}, badge(run.status), run.error ? h('div', { className: 'jp-nbprod-runError', title: run.error.evalue }, run.error.ename) : null),
                   h('td', {}, run.created_at ? new Date(run.created_at).toLocaleString() : ''),

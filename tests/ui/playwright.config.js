@@ -10,7 +10,12 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const repo = path.resolve(__dirname, '..', '..');
 const venv = process.env.VENV ? path.resolve(repo, process.env.VENV) : path.join(repo, '.venv');
-const port = process.env.NBPROD_UI_PORT || '8899';
+// a port of its own per test run (made once in the runner, inherited by the
+// workers), so two checkouts can run their browser tests at the same time
+if (!process.env.NBPROD_UI_PORT) {
+  process.env.NBPROD_UI_PORT = String(20000 + Math.floor(Math.random() * 20000));
+}
+const port = process.env.NBPROD_UI_PORT;
 // One folder per test run for the project copy and its bare remote, made once in
 // the runner process (the workers inherit it) so the tests can read the remote.
 if (!process.env.NBPROD_UI_ROOT) {

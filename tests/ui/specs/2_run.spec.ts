@@ -78,6 +78,12 @@ test('a small batch runs to the end and the history lists it', async ({ page }, 
   await expect(history.locator('.jp-nbprod-empty')).toBeVisible();
   await history.locator('.jp-nbprod-filterStatus').selectOption('');
   await expect(history.locator('.jp-nbprod-runsTable tbody tr')).toHaveCount(3);
+  // a batch id filters the history to that batch
+  await history.locator('.jp-nbprod-batchId').first().click();
+  await expect(history.locator('.jp-nbprod-runsTable tbody tr')).toHaveCount(2);
+  await history.locator('.jp-nbprod-filterBatch').fill('');
+  await history.locator('.jp-nbprod-refresh').click();
+  await expect(history.locator('.jp-nbprod-runsTable tbody tr')).toHaveCount(3);
   await expect(history.locator('.jp-nbprod-metricSelect')).toHaveValue('auc');
   // the history gets the whole width for its picture
   await page.sidebar.close('left');
