@@ -107,7 +107,7 @@ def test_exports_module_and_tests(project: Path) -> None:
     assert "import math\nfrom collections import Counter\n" in module
     assert "import json" not in module and "OrderedDict" not in module
     assert "os.path" not in module
-    assert '__all__ = ["TAX", "total", "counts"]' in module
+    assert '__all__ = ["TAX", "counts", "total"]' in module
     assert "def helper" in module and "_check" in module
     ids = [
         cell.id for cell in nbformat.read(project / "notebooks/01_prep.ipynb", 4).cells
@@ -182,7 +182,7 @@ def test_nbdev_directives(project: Path) -> None:
     assert export(project).exit_code == 0
     module = (project / "src/shop/utils/text.py").read_text()
     assert "import re\n" in module
-    assert '__all__ = ["slug", "WORDS"]' in module
+    assert '__all__ = ["WORDS", "slug"]' in module
     assert "def _inner" in module
     assert "x = 1" not in module  # a prose comment is not the old `# export`
     assert "#|" not in module
@@ -606,3 +606,52 @@ def test_parallel_planning_gives_the_same_files_and_errors(project: Path) -> Non
         subprocess.run(["rm", "-rf", str(path)], check=True)
     export_notebooks(load_config(project), jobs=1)
     assert files_under(project) == parallel
+
+
+def test_generated_files_pass_ruff_default_rules_and_isort(project: Path) -> None:
+    write_notebook(
+        project,
+        "mixed.ipynb",
+        [
+            code(
+                "from __future__ import annotations\nimport os\nimport json\n"
+                "import numpy as np\nfrom collections import OrderedDict, Counter\n"
+                "from shop.other import helper\nfrom Bio import SeqIO\nimport zlib as z"
+            ),
+            code(
+                "class Z:\n    pass\n\nMAX_2 = 2\nMAX_10 = 10\n\n"
+                "def apply(x):\n    return helper(np.array(x)), Counter(x), OrderedDict(),"
+                " json.dumps(x), os.sep, SeqIO, z.compress(b'')\n",
+                "export",
+            ),
+            code(
+                "# apply works\nassert apply([1]) is not None\nassert MAX_10 > MAX_2",
+                "test",
+            ),
+        ],
+    )
+    assert export(project).exit_code == 0
+    module = (project / "src/shop/mixed.py").read_text()
+    assert (
+        module.index("import json")
+        < module.index("import numpy")
+        < module.index("from shop.other import helper")
+    )
+    assert '__all__ = ["MAX_2", "MAX_10", "Z", "apply"]' in module
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ruff"),
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "E,F,W,I,RUF022",
+            "--",
+            "src",
+            "tests",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout

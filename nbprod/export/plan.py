@@ -26,8 +26,10 @@ from nbprod.export.render import (
     Chunk,
     black_mode,
     docstring_from_markdown,
+    import_block,
     marker,
     render_file,
+    sorted_all,
     test_function_name,
 )
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
@@ -380,7 +382,7 @@ class _Planner:
                     "move it to an untagged cell, or inside a function",
                 )
         self._unused_imports(cells)
-        return self._ordered(imports)
+        return list(imports)
 
     def _unused_imports(self, cells: list[_Prepared]) -> None:
         """Note the imports of exported cells that the module's code never uses."""
@@ -450,22 +452,7 @@ class _Planner:
                 local.update(dict.fromkeys(symbols.defines, prepared))
             else:
                 setup |= symbols.defines.keys()
-        return self._ordered(imports)
-
-    @staticmethod
-    def _ordered(imports: dict[str, str]) -> list[str]:
-        """Sorted import lines, ``import x`` first, one ``from m import a, b`` per module."""
-        plain = sorted(text for text in imports if not text.startswith("from "))
-        names: dict[str, list[str]] = {}
-        for text in imports:
-            if text.startswith("from "):
-                module, _, name = text[5:].partition(" import ")
-                names.setdefault(module, []).append(name)
-        grouped = [
-            f"from {module} import {', '.join(sorted(names[module]))}"
-            for module in sorted(names)
-        ]
-        return plain + grouped
+        return list(imports)
 
     # -- rendering -----------------------------------------------------------
 
@@ -516,8 +503,8 @@ class _Planner:
         text = render_file(
             self.name,
             self._docstring() if module == self.module else None,
-            tuple(self._future(cells) + imports),
-            None if names is None else tuple(names),
+            import_block(self._future(cells) + imports, self.config.package),
+            None if names is None else sorted_all(names),
             tuple(chunks),
             black_mode(self.config.root),
         )
@@ -558,7 +545,7 @@ class _Planner:
         text = render_file(
             self.name,
             f"Tests of `{full}`, generated from the test cells of {self.name}.",
-            tuple(self._future(tests) + imports),
+            import_block(self._future(tests) + imports, self.config.package),
             None,
             tuple(chunks),
             black_mode(self.config.root),
