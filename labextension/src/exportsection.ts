@@ -120,7 +120,7 @@ export class ExportSection extends Widget implements NotebookSection {
     try {
       const data =
         unsaved && panel.context.model.dirty
-          ? await postApi(route, { content: panel.context.model.toJSON() })
+          ? await postApi(route, { content: withoutOutputs(panel.context.model.toJSON()) })
           : await requestApi(route);
       if (seq !== this.sequence || this.panel !== panel) {
         return;
@@ -416,6 +416,15 @@ export class ExportSection extends Widget implements NotebookSection {
   private previewStatus: HTMLElement;
   private resultNode: HTMLElement;
   private exportButton: HTMLButtonElement;
+}
+
+/** The notebook without outputs: the plan never reads them, and images are big. */
+function withoutOutputs(notebook: unknown): unknown {
+  const data = notebook as { cells?: Record<string, unknown>[] };
+  return {
+    ...data,
+    cells: (data.cells ?? []).map(cell => (cell.cell_type === 'code' ? { ...cell, outputs: [] } : cell))
+  };
 }
 
 /** `cell 5, line 2` (cells counted from 1, as in the notebook's status bar). */

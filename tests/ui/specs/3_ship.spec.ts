@@ -47,11 +47,7 @@ test('a failing test refuses the push and shows the failure', async ({ page }) =
   expect(remoteLog()).toEqual(before);
 });
 
-// FIXME: the gate's lint step fails on the code the export generates for the example
-// (ruff 0.17 defaults: I001 unsorted imports, RUF022 unsorted __all__ in
-// src/churn/*.py and tests/test_features.py), so nothing can be pushed yet. The panel
-// shows exactly that; un-fixme once the export's output is ruff-clean.
-test.fixme('with the test fixed, Check & Push commits and pushes', async ({ page }) => {
+test('with the test fixed, Check & Push commits and pushes', async ({ page }) => {
   test.setTimeout(240000);
   const before = remoteLog();
   const panel = await openNotebook(page, FEATURES);
