@@ -2,7 +2,7 @@
  * Cell roles, the export preview, problems and export, on a fresh copy of
  * examples/churn served by a real Jupyter server.
  */
-import { expect, test } from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import { FEATURES, openNotebook, previewText, saveScreenshot, setRoleFromMenu, showPreview } from './helpers';
 
@@ -118,4 +118,30 @@ test('export refuses files edited by hand; Force Export overwrites them after a 
   await expect(panel.locator('.jp-nbprod-exported li[data-status="written"]', { hasText: 'src/churn/features.py' })).toBeVisible();
   const after = await (await page.request.get(`${url}?content=1&format=text&type=file`)).json();
   expect(after.content).not.toContain('# a hand edit');
+});
+
+test.describe('with "Export on save" on in the settings', () => {
+  test.use({ mockSettings: { ...galata.DEFAULT_SETTINGS, 'nbprod:plugin': { exportOnSave: true } } });
+
+  test('saving the notebook exports it', async ({ page }) => {
+    const panel = await openNotebook(page, FEATURES);
+    const url = '/api/contents/src/churn/features.py?content=1&format=text&type=file';
+    await page.notebook.selectCells(3);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('b');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('def churn_share(df):\n    return float(df["churned"].mean())', { delay: 5 });
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('t');
+    await page.keyboard.press('e');
+    await page.notebook.save();
+    await expect(panel.locator('.jp-nbprod-exported li[data-status="written"]', { hasText: 'src/churn/features.py' })).toBeVisible();
+    expect((await (await page.request.get(url)).json()).content).toContain('def churn_share(df):');
+
+    // put the notebook back as it was: the cell goes, the save exports again
+    await page.notebook.selectCells(4);
+    await page.notebook.deleteCells();
+    await page.notebook.save();
+    await expect.poll(async () => (await (await page.request.get(url)).json()).content).not.toContain('churn_share');
+  });
 });
