@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: bump when the tables change, and add a migration step in store.py
@@ -120,3 +130,20 @@ class JobRow(Base):
     error: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GateReportRow(Base):
+    """One run of the quality gate (see :mod:`nbprod.gate.store`)."""
+
+    __tablename__ = "nbprod_gate_reports"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(
+        DateTime(timezone=True), index=True
+    )
+    ok: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[str] = mapped_column(Text)
+    duration: Mapped[float] = mapped_column(Float)
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    #: the whole report, as GateReport.to_dict()
+    report: Mapped[Any] = mapped_column(JSON)
