@@ -64,15 +64,31 @@ section "4. Run the generated tests"
 PYTHONPATH="$project/src" run "$python" -m pytest -q -p no:cacheprovider tests
 
 # Runs and batches: the parameter grid of 02_train, run in parallel, then the history.
-if "$nbprod" batch --help >/dev/null 2>&1; then
-    section "5. Batch: 02_train over grid.yaml, two runs at a time"
-    cat grid.yaml
-    run "$nbprod" batch notebooks/02_train.ipynb --grid grid.yaml --jobs 2 2> >(quiet_kernels)
-    section "6. Run history"
-    run "$nbprod" runs
-else
-    section "5. Batch: skipped ('nbprod batch' is not available yet)"
-fi
+section "5. Batch: 02_train over grid.yaml, two runs at a time"
+cat grid.yaml
+run "$nbprod" batch notebooks/02_train.ipynb --grid grid.yaml --jobs 2 2> >(quiet_kernels)
+section "6. Run history"
+run "$nbprod" runs
+
+# Ship: the quality gate, then a gated push to a local bare repository (the "remote").
+section "7. Ship: nbprod init, nbprod check, nbprod push to a local bare repository"
+remote="$work/remote.git"
+git init -q --bare -b main "$remote"
+git init -q -b main .
+git config user.name "nbprod demo"
+git config user.email "demo@example.com"
+git remote add origin "$remote"
+git add -A && git commit -q -m "Churn notebooks, as the data scientist left them"
+git push -q origin main
+# the example git-ignores its generated folders only because it lives inside
+# nbprod's own repository; a real project commits them
+sed -i '/^src\/$/d;/^tests\/$/d' .gitignore
+run "$nbprod" init
+run "$nbprod" check 2> >(quiet_kernels)
+run "$nbprod" push -m "Churn model: features, training and their tests" 2> >(quiet_kernels)
+section "8. What the remote received"
+run git --git-dir "$remote" log --stat main
 
 section "Done"
-echo "examples/churn went from notebooks to an importable, tested package in $project"
+echo "examples/churn went from notebooks to an importable, tested package, a run history"
+echo "and a gated push to $remote (working copy: $project)"
