@@ -58,7 +58,10 @@ export async function setRoleFromMenu(
   await page.locator('#jp-nbprod-role-menu .lm-Menu-itemLabel', { hasText: label }).click();
 }
 
-/** Save a screenshot as a test artifact and copy it to docs/img for the README. */
+/**
+ * Save a screenshot as a test artifact; with NBPROD_UI_UPDATE_DOCS=1 also copy it to
+ * docs/img for the README (not on every run: the pictures would dirty the checkout).
+ */
 export async function saveScreenshot(
   target: Locator,
   testInfo: { outputPath(name: string): string; attach(name: string, options: { path: string; contentType: string }): Promise<void> },
@@ -67,6 +70,9 @@ export async function saveScreenshot(
   const file = testInfo.outputPath(name);
   await target.screenshot({ path: file });
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
+  if (!process.env.NBPROD_UI_UPDATE_DOCS) {
+    return;
+  }
   const docs = path.join(REPO, 'docs', 'img');
   fs.mkdirSync(docs, { recursive: true });
   fs.copyFileSync(file, path.join(docs, name));
