@@ -115,7 +115,7 @@ def main() -> None:
         try:
             from nbdev.export import nb_export
         except ImportError:
-            print("nbdev not installed: skipping it (pip install nbdev)")
+            print("nbdev not installed: skipping it (make bench installs it)")
         else:
             import os
 
