@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from ship_helpers import git
 from tornado.httpclient import HTTPClientError
 
 from nbprod.server.handlers import routes
@@ -281,18 +282,24 @@ def write_scoring_notebook(project: Path) -> None:
     )
 
 
-async def until_done(
-    jp_fetch, *parts: str, key=lambda data: data, timeout: float = 180
-) -> dict:
-    """Poll a resource until its status is final."""
+async def poll(jp_fetch, *parts: str, until, timeout: float = 180) -> dict:
+    """Fetch a resource until ``until(data)`` holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         data = await fetch_json(jp_fetch, *parts)
-        if key(data)["status"] not in ("queued", "running"):
+        if until(data):
             return data
-        assert loop.time() < deadline, f"still {key(data)['status']}: {data}"
+        assert loop.time() < deadline, f"gave up waiting: {data}"
         await asyncio.sleep(0.3)
+
+
+async def until_done(
+    jp_fetch, *parts: str, key=lambda data: data, timeout: float = 180
+) -> dict:
+    """Poll a resource until its status is final."""
+    final = lambda data: key(data)["status"] not in ("queued", "running")  # noqa: E731
+    return await poll(jp_fetch, *parts, until=final, timeout=timeout)
 
 
 async def test_parameters_of_a_notebook(jp_fetch, project: Path) -> None:
@@ -404,7 +411,12 @@ async def test_cancel_a_batch(jp_fetch, project: Path) -> None:
         ),
     )
     batch_id = started["batch"]["id"]
-    await until_running(jp_fetch, batch_id)
+    await poll(
+        jp_fetch,
+        "batches",
+        batch_id,
+        until=lambda d: any(r["status"] == "running" for r in d["runs"]),
+    )
     cancelled = await fetch_json(jp_fetch, "batches", batch_id, method="DELETE")
     assert cancelled["batch"]["id"] == batch_id
     done = await until_done(
@@ -418,32 +430,11 @@ async def test_cancel_a_batch(jp_fetch, project: Path) -> None:
     assert status == 409 and "not running under this server" in body["error"]["message"]
 
 
-async def until_running(jp_fetch, batch_id: str) -> None:
-    for _ in range(300):
-        data = await fetch_json(jp_fetch, "batches", batch_id)
-        if any(r["status"] == "running" for r in data["runs"]):
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("no run started")
-
-
 async def test_unknown_ids_are_404(jp_fetch) -> None:
     for parts in (("runs", "nope"), ("batches", "nope"), ("jobs", "nope")):
         status, body = await error_of(jp_fetch, *parts)
         assert status == 404, parts
         assert "nope" in body["error"]["message"]
-
-
-def git(cwd: Path, *args: str) -> str:
-    import subprocess
-
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @pytest.fixture
