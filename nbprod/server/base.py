@@ -8,9 +8,11 @@ its traceback and answered with a bare 500, never a stack trace in the body.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -18,6 +20,8 @@ from tornado.web import HTTPError
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError, NotFoundError
+
+T = TypeVar("T")
 
 #: the resource name nbprod's handlers are authorized against
 AUTH_RESOURCE = "nbprod"
@@ -49,6 +53,11 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
     def root_dir(self) -> Path:
         """The server's root folder: every path in a request is inside it."""
         return self.settings["nbprod"].root_dir
+
+    async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking core call on nbprod's thread pool, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.settings["nbprod"].pool, function, *args)
 
     def reply(self, data: Any, status: int = 200) -> None:
         """Send ``data`` as JSON."""

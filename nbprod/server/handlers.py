@@ -7,14 +7,13 @@ CPU work (planning, export) runs on a thread pool so the event loop stays free.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from threading import Lock
-from typing import Any, TypeVar
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -29,8 +28,6 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
-
-T = TypeVar("T")
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -108,16 +105,7 @@ def plan_json(
     return _plans.get(key, make)
 
 
-class ApiHandler(NbprodHandler):
-    """Adds a helper to run blocking core calls on the thread pool."""
-
-    async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function(*args)`` on nbprod's thread pool and wait for it."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.settings["nbprod"].pool, function, *args)
-
-
-class PlanHandler(ApiHandler):
+class PlanHandler(NbprodHandler):
     """``GET``: the export plan of a saved notebook; ``POST {content}``: of unsaved content."""
 
     @web.authenticated
@@ -134,7 +122,7 @@ class PlanHandler(ApiHandler):
         self.reply(await self.off_loop(plan_json, notebook, self.project, text))
 
 
-class ExportHandler(ApiHandler):
+class ExportHandler(NbprodHandler):
     """``POST {force}``: export one notebook; 409 with the files edited by hand."""
 
     @web.authenticated
@@ -150,7 +138,7 @@ class ExportHandler(ApiHandler):
         self.reply(result.to_dict())
 
 
-class ParametersHandler(ApiHandler):
+class ParametersHandler(NbprodHandler):
     """``GET``: the parameters cell of a notebook (name, default, type, comment)."""
 
     @web.authenticated
@@ -176,8 +164,8 @@ class ParametersHandler(ApiHandler):
         self.reply(await self.off_loop(read))
 
 
-class JobsMixin(ApiHandler):
-    """Access to the job manager and the history for the run, batch and job handlers."""
+class HistoryHandler(NbprodHandler):
+    """Base of the run, batch and job handlers: the job manager and its history."""
 
     @property
     def jobs(self) -> JobManager:
@@ -195,7 +183,7 @@ class JobsMixin(ApiHandler):
         return data
 
 
-class RunsHandler(JobsMixin):
+class RunsHandler(HistoryHandler):
     """``GET``: the run history (filters, paging); ``POST``: start one run."""
 
     @web.authenticated
@@ -232,7 +220,7 @@ class RunsHandler(JobsMixin):
         self.reply({"run": self.run_json(record), "job": job.id}, status=202)
 
 
-class RunHandler(JobsMixin):
+class RunHandler(HistoryHandler):
     """``GET``: one run with its metrics."""
 
     @web.authenticated
@@ -242,7 +230,7 @@ class RunHandler(JobsMixin):
         self.reply(self.run_json(run))
 
 
-class BatchesHandler(JobsMixin):
+class BatchesHandler(HistoryHandler):
     """``POST {notebook, grid | runs, jobs, timeout}``: start a batch."""
 
     @web.authenticated
@@ -285,7 +273,7 @@ class BatchesHandler(JobsMixin):
         )
 
 
-class BatchHandler(JobsMixin):
+class BatchHandler(HistoryHandler):
     """``GET``: a batch's progress and runs; ``DELETE``: cancel it."""
 
     async def _batch_json(self, batch_id: str) -> dict[str, Any]:
@@ -318,7 +306,7 @@ def _string_list(data: dict[str, Any], name: str) -> list[str]:
     return values
 
 
-class GateHandler(JobsMixin):
+class GateHandler(HistoryHandler):
     """``POST {only?, skip?}``: run the quality gate as a job."""
 
     @web.authenticated
@@ -333,7 +321,7 @@ class GateHandler(JobsMixin):
         self.reply({"job": job.to_dict()}, status=202)
 
 
-class PushHandler(JobsMixin):
+class PushHandler(HistoryHandler):
     """``POST {message, remote?, branch?}``: export, gate, commit and push as a job."""
 
     @web.authenticated
@@ -354,7 +342,7 @@ class PushHandler(JobsMixin):
         self.reply({"job": job.to_dict()}, status=202)
 
 
-class JobHandler(JobsMixin):
+class JobHandler(HistoryHandler):
     """``GET``: a job's progress and, once finished, its report."""
 
     @web.authenticated
@@ -364,7 +352,7 @@ class JobHandler(JobsMixin):
         self.reply(job.to_dict())
 
 
-class GitStatusHandler(ApiHandler):
+class GitStatusHandler(NbprodHandler):
     """``GET``: branch, remote, ahead/behind and changed files of the project."""
 
     @web.authenticated
