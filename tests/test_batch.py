@@ -14,7 +14,7 @@ import nbformat
 import psutil
 import pytest
 from click.testing import CliRunner
-from nbformat.v4 import new_code_cell, new_notebook
+from run_helpers import write_notebook
 
 from nbprod.cli import main
 from nbprod.config import load_config
@@ -25,24 +25,6 @@ from nbprod.run.executors import ExecutorError, executor_names, get_executor
 
 pytestmark = pytest.mark.slow
 
-#: the command line, as a subprocess that can be sent signals
-NBPROD = [sys.executable, "-c", "from nbprod.cli import main; main()"]
-
-
-def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    cell = new_code_cell(parameters)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, *(new_code_cell(source) for source in cells)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
@@ -50,6 +32,10 @@ def project(tmp_path, monkeypatch):
     monkeypatch.delenv("NBPROD_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+#: the command line, as a subprocess that can be sent signals
+NBPROD = [sys.executable, "-c", "from nbprod.cli import main; main()"]
 
 
 def history(root: Path) -> HistoryStore:

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from run_helpers import write_notebook
 
 from nbprod.cli import main
 from nbprod.config import load_config
@@ -21,24 +22,6 @@ from nbprod.run.metrics import METRIC_MIME, read_metrics, record
 from nbprod.run.single import run_notebook
 
 pytestmark = pytest.mark.slow
-
-
-def write_notebook(path: Path, parameters: str | None, *cells: str) -> Path:
-    """Write a notebook with an optional parameters cell followed by code cells."""
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    if parameters is not None:
-        cell = new_code_cell(parameters)
-        cell.metadata["tags"] = ["parameters"]
-        nb.cells.append(cell)
-    nb.cells.extend(new_code_cell(source) for source in cells)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture
