@@ -26,7 +26,16 @@ fi
 # on one machine that says nothing, and it buries the demo's output
 quiet_kernels() { grep -v --line-buffered 'Kernel is running over TCP without encryption' >&2 || true; }
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+# show the command as one would type it (arguments with spaces in quotes), then run it
+run() {
+    local shown=() arg
+    for arg in "$@"; do
+        [[ "$arg" == *[[:space:]]* ]] && arg="'$arg'"
+        shown+=("$arg")
+    done
+    printf '$ %s\n' "${shown[*]}"
+    "$@"
+}
 
 section "1. Copy examples/churn to a temporary folder"
 # the generated folders are git-ignored in the example; never copy stale ones
