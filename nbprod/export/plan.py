@@ -7,7 +7,6 @@ shows as a live preview.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -583,11 +582,3 @@ def plan_notebook(
         nb = read_notebook(path)
     return _Planner(nb, path, config).plan()
 
-
-def is_valid_python(code: str) -> bool:
-    """True when ``code`` parses as Python (used to check rendered files)."""
-    try:
-        ast.parse(code)
-    except SyntaxError:
-        return False
-    return True
