@@ -581,4 +581,3 @@ def plan_notebook(
     if nb is None:
         nb = read_notebook(path)
     return _Planner(nb, path, config).plan()
-
