@@ -385,30 +385,42 @@ def create_batch(
     own_store = store is None
     store = store or HistoryStore(config.database_url)
     try:
-        batch_id = new_id("b-")
-        output_dir = config.runs_dir / path.stem / batch_id
-        git = git_state(path.parent)
-        batch = BatchRecord(
-            id=batch_id,
-            notebook=config.relpath(path),
-            status=QUEUED,
-            executor=executor,
-            jobs=jobs if jobs is not None else (os.cpu_count() or 1),
-            output_dir=config.relpath(output_dir),
-            created_at=now(),
-        )
-        records = []
-        for typed in typed_sets:
-            run_id = new_id()
-            output_path = output_dir / f"{run_id}.ipynb"
-            record = new_record(config, path, typed, output_path, git, run_id, batch_id)
-            record.created_at = batch.created_at  # listed together, in grid order
-            records.append(record)
-        store.add_batch(batch, records)
-        return BatchResult(store.get_batch(batch_id), records)
+        return _record_batch(config, store, path, typed_sets, executor, jobs)
     finally:
         if own_store:
             store.close()
+
+
+def _record_batch(
+    config: ProjectConfig,
+    store: Any,
+    path: Path,
+    typed_sets: list[dict[str, Any]],
+    executor: str,
+    jobs: int | None,
+) -> BatchResult:
+    """Store a queued batch of already checked parameter sets."""
+    batch_id = new_id("b-")
+    output_dir = config.runs_dir / path.stem / batch_id
+    git = git_state(path.parent)
+    batch = BatchRecord(
+        id=batch_id,
+        notebook=config.relpath(path),
+        status=QUEUED,
+        executor=executor,
+        jobs=jobs if jobs is not None else (os.cpu_count() or 1),
+        output_dir=config.relpath(output_dir),
+        created_at=now(),
+    )
+    records = []
+    for typed in typed_sets:
+        run_id = new_id()
+        output_path = output_dir / f"{run_id}.ipynb"
+        record = new_record(config, path, typed, output_path, git, run_id, batch_id)
+        record.created_at = batch.created_at  # listed together, in grid order
+        records.append(record)
+    store.add_batch(batch, records)
+    return BatchResult(store.get_batch(batch_id), records)
 
 
 def run_batch(
@@ -473,18 +485,13 @@ def run_batch(
 
     # Check every set, then start the executor (a missing Dask fails here),
     # and only then record anything.
-    _checked_sets(config, notebook, parameter_sets)
+    path, typed_sets = _checked_sets(config, notebook, parameter_sets)
     chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
     own_store = store is None
     try:
         store = store or HistoryStore(config.database_url)
-        created = create_batch(
-            config,
-            notebook,
-            parameter_sets,
-            executor=chosen.name,
-            jobs=chosen.slots,
-            store=store,
+        created = _record_batch(
+            config, store, path, typed_sets, chosen.name, chosen.slots
         )
         return _run_unfinished(
             config, store, created.batch.id, chosen, timeout, kernel, on_progress, stop
