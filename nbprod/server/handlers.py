@@ -295,7 +295,7 @@ class BatchHandler(HistoryHandler):
     @authorized
     async def delete(self, batch_id: str) -> None:
         await self._batch_json(batch_id)  # 404 for an unknown batch
-        self.jobs.cancel_target(batch_id)
+        await self.jobs.cancel_target(batch_id)
         self.reply(await self._batch_json(batch_id), status=202)
 
 

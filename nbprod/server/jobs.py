@@ -85,7 +85,8 @@ class JobManager:
             target=target,
             created_at=now(),
         )
-        self.store.add_job(job)
+        # SQLite may wait on a worker's write lock: never on the event loop.
+        await asyncio.to_thread(self.store.add_job, job)
         env = dict(os.environ, NBPROD_DATABASE_URL=self.config.database_url)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -97,7 +98,7 @@ class JobManager:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
         )
-        self.store.update_job(job.id, pid=process.pid)
+        await asyncio.to_thread(self.store.update_job, job.id, pid=process.pid)
         job.pid = process.pid
         self.processes[job.id] = process
         reaper = asyncio.ensure_future(self._reap(job.id, process))
@@ -108,11 +109,12 @@ class JobManager:
     async def _reap(self, job_id: str, process: asyncio.subprocess.Process) -> None:
         code = await process.wait()
         self.processes.pop(job_id, None)
-        job = self.store.get_job(job_id)
+        job = await asyncio.to_thread(self.store.get_job, job_id)
         if job.status in ACTIVE:
             # the worker died without recording an outcome (killed, crashed)
             self.log.warning("nbprod: worker of job %s exited with %s", job_id, code)
-            self._interrupt(job, f"the worker process exited with code {code}")
+            why = f"the worker process exited with code {code}"
+            await asyncio.to_thread(self._interrupt, job, why)
 
     def _interrupt(self, job: JobRecord, why: str) -> None:
         """Record a job, and its run or batch, as interrupted."""
@@ -146,9 +148,10 @@ class JobManager:
             self._interrupt(job, "the Jupyter server stopped before the job finished")
         return [job.id for job in stale]
 
-    def cancel_target(self, target: str) -> JobRecord:
+    async def cancel_target(self, target: str) -> JobRecord:
         """Stop the worker running a batch (or run); it records the cancellation itself."""
-        for job in reversed(self.store.find_jobs(target=target, statuses=ACTIVE)):
+        jobs = await asyncio.to_thread(self.store.find_jobs, target, ACTIVE)
+        for job in reversed(jobs):
             process = self.processes.get(job.id)
             if process is not None and process.returncode is None:
                 process.send_signal(signal.SIGTERM)
