@@ -7,7 +7,6 @@ outcome into a history record), used by the batch driver too.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -41,29 +40,20 @@ def git_state(folder: Path) -> GitState:
     Untracked files do not count as dirty: the run outputs themselves are
     usually untracked. Outside a repository (or without git), both are None.
     """
+    from nbprod.errors import GitError
+    from nbprod.gitops.git import Git
+
+    git = Git(folder)
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if head.returncode != 0:
+        commit = git.head()
+        if commit is None:
             return GitState()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        status = git.run(
+            "status", "--porcelain", "--untracked-files=no", check=False, timeout=60
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except GitError:  # no git on the machine, or it hung
         return GitState()
-    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return GitState(head.stdout.strip() or None, dirty)
+    return GitState(commit, bool(status.stdout.strip()) if status.ok else None)
 
 
 def papermill_version() -> str | None:
