@@ -3,11 +3,12 @@
 # dependencies, built JupyterLab extension); later runs skip that step until
 # pyproject.toml or package.json change.
 #
-#   make test    lint (ruff, black --check), the pytest suites, jest and the browser tests
+#   make test    lint (ruff, black --check, mypy, the layer contract), the pytest
+#                suites, jest and the browser tests
 #   make demo    export the example project in a temp copy, import it, run its tests
 #   make lab     JupyterLab with the extension, on a temp copy of the example
 #   make bench   every benchmarks/bench_*.py
-#   make lint    ruff, black --check, mypy
+#   make lint    ruff, black --check, mypy, the layer contract (lint-imports)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -57,8 +58,7 @@ $(STAMP): pyproject.toml package.json | $(BIN)/python
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/black --check --quiet $(LINT_PATHS)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-ui
 
@@ -101,8 +101,9 @@ test-ui: $(STAMP) $(NODE_STAMP) $(EXT_BUILT) | $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/black --check $(LINT_PATHS)
+	$(BIN)/black --check --quiet $(LINT_PATHS)
 	$(BIN)/mypy nbprod
+	$(BIN)/lint-imports
 
 demo: $(STAMP)
 	VENV=$(abspath $(VENV)) scripts/demo.sh

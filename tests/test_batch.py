@@ -14,7 +14,7 @@ import nbformat
 import psutil
 import pytest
 from click.testing import CliRunner
-from run_helpers import write_notebook
+from helpers.run import write_notebook
 
 from nbprod.cli import main
 from nbprod.config import load_config

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ship_helpers import EXPORT, PYPROJECT, make_project, nbprod, write_notebook
+from helpers.ship import EXPORT, PYPROJECT, make_project, nbprod, write_notebook
 
 from nbprod.config import load_config
 from nbprod.gate import run_gate

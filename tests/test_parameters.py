@@ -20,7 +20,7 @@ from nbprod.run.params import (
     inject_parameters,
     prepare_parameters,
 )
-from nbprod.run.values import (
+from nbprod.values import (
     decode_value,
     encode_value,
     injected_cell_source,

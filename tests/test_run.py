@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
+from helpers.run import write_notebook
 from nbformat.v4 import new_code_cell, new_notebook, new_output
-from run_helpers import write_notebook
 
 from nbprod.cli import main
 from nbprod.config import load_config

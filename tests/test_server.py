@@ -9,8 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers.ship import git
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from ship_helpers import git
 from tornado.httpclient import HTTPClientError
 
 from nbprod.server.handlers import routes

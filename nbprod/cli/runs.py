@@ -28,7 +28,7 @@ from nbprod.cli import err, main, out
 from nbprod.config import ProjectConfig, find_project_root, load_config
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
-from nbprod.run.values import to_display
+from nbprod.values import to_display
 
 #: exit code of a batch stopped with Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
 EXIT_INTERRUPTED = 130

@@ -158,7 +158,7 @@ def push_command(
     Notebooks are committed without outputs (your copy keeps them). Nothing is
     committed or pushed when the gate fails; nbprod never force-pushes.
     """
-    from nbprod.gitops.push import push_project
+    from nbprod.ship.push import push_project
 
     ctx = click.get_current_context()
     config = load_config(project or Path.cwd())
@@ -252,7 +252,7 @@ def init_command(folder: Path, package: str | None, as_json: bool) -> None:
 
     Only what is missing is added; running it again changes nothing.
     """
-    from nbprod.project_init import init_project
+    from nbprod.ship.init import init_project
 
     result = init_project(folder, package=package)
     if as_json:

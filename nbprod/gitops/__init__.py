@@ -1,1 +1,1 @@
-"""Git for nbprod: a list-argument git wrapper, URL redaction, the gated push."""
+"""Git for nbprod: a list-argument git wrapper, repository status, output stripping."""

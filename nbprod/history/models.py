@@ -67,7 +67,7 @@ class RunRow(Base):
     #: position of the parameter set in its batch
     position: Mapped[int | None] = mapped_column(Integer)
     notebook: Mapped[str] = mapped_column(Text)
-    #: encoded losslessly (see nbprod.run.values.encode_value)
+    #: encoded losslessly (see nbprod.values.encode_value)
     parameters: Mapped[Any] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbprod.run.values import to_display
+from nbprod.values import to_display
 
 QUEUED = "queued"
 RUNNING = "running"

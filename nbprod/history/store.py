@@ -35,7 +35,7 @@ from nbprod.history.records import (
     RunErrorInfo,
     RunRecord,
 )
-from nbprod.run.values import decode_value, encode_value
+from nbprod.values import decode_value, encode_value
 
 
 def _utc(value: _dt.datetime | None) -> _dt.datetime | None:

@@ -61,7 +61,7 @@ class NotebookParameter:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameter as a JSON-ready mapping (default in display form)."""
-        from nbprod.run.values import to_display
+        from nbprod.values import to_display
 
         return {
             "name": self.name,

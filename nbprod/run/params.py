@@ -23,7 +23,7 @@ from nbprod.notebook.parameters import (
     ParametersCell,
     find_parameters_cell,
 )
-from nbprod.run.values import UnsupportedValueError, injected_cell_source
+from nbprod.values import UnsupportedValueError, injected_cell_source
 
 
 class CommandLineText(str):

@@ -23,7 +23,7 @@ from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
 from nbprod.run.params import prepare_parameters
-from nbprod.run.values import to_display
+from nbprod.values import to_display
 
 
 @dataclass(frozen=True)

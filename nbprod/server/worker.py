@@ -100,7 +100,7 @@ def _push(
     config: ProjectConfig, store: HistoryStore, job: JobRecord
 ) -> tuple[str, Any]:
     from nbprod.errors import GateFailedError
-    from nbprod.gitops.push import push_project
+    from nbprod.ship.push import push_project
 
     try:
         result = push_project(

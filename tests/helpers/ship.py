@@ -1,6 +1,6 @@
 """A tiny nbprod project in a real git repository with a local bare ``origin``.
 
-Shared by tests/test_gate.py, tests/test_push.py and tests/test_init.py.
+Shared by tests/test_gate.py, tests/test_ship_push.py and tests/test_ship_init.py.
 """
 
 from __future__ import annotations

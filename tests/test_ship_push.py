@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
-from ship_helpers import (
+from helpers.ship import (
     EXPORT,
     PYPROJECT,
     git,

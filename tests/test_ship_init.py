@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
-from ship_helpers import file_hashes, git, nbprod, write_notebook
+from helpers.ship import file_hashes, git, nbprod, write_notebook
 
 from nbprod.config import load_config, read_toml
 
