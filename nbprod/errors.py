@@ -64,6 +64,9 @@ class NbprodError(Exception):
         What to do about it.
     """
 
+    #: machine-readable kind of error: front doors (the UI, ``--json`` readers)
+    #: decide on it, never on the message, the exit code or the HTTP status
+    type = "error"
     #: exit code of the command line for this kind of error
     exit_code = 2
     #: HTTP status of the server for this kind of error
@@ -94,6 +97,7 @@ class NbprodError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """Return the error as the JSON shape shared by the CLI and the server."""
         return {
+            "type": self.type,
             "message": self.message,
             "location": self.location.to_dict() if self.location else None,
             "hint": self.hint,
@@ -110,11 +114,15 @@ def _restore_error(cls: type[NbprodError], state: dict[str, Any]) -> NbprodError
 class NotebookError(NbprodError):
     """A notebook that cannot be read or is not a usable notebook."""
 
+    type = "bad_notebook"
+
     http_status = 422
 
 
 class ConfigError(NbprodError):
     """A project configuration that is malformed."""
+
+    type = "bad_config"
 
     http_status = 422
 
@@ -122,11 +130,15 @@ class ConfigError(NbprodError):
 class ExportError(NbprodError):
     """Export problems that stop anything from being written."""
 
+    type = "export_failed"
+
     http_status = 422
 
 
 class HandEditedError(NbprodError):
     """Generated files were edited by hand since nbprod last wrote them."""
+
+    type = "hand_edited"
 
     exit_code = 1
     http_status = 409
@@ -149,11 +161,15 @@ class HandEditedError(NbprodError):
 class ParameterError(NbprodError):
     """Run parameters that do not fit the notebook's parameters cell."""
 
+    type = "bad_parameter"
+
     http_status = 422
 
 
 class NotFoundError(NbprodError):
     """A run, batch or file that does not exist."""
+
+    type = "not_found"
 
     http_status = 404
 
@@ -206,6 +222,8 @@ class Problem:
 class GitError(NbprodError):
     """A git operation that could not be done (not a repository, bad branch, commit failed)."""
 
+    type = "git_failed"
+
     http_status = 409
 
 
@@ -221,6 +239,8 @@ class PushRejectedError(GitError):
     report : Any
         The :class:`~nbprod.gate.GateReport` of the gate that passed.
     """
+
+    type = "push_rejected"
 
     exit_code = 1
 
@@ -252,6 +272,8 @@ class GateFailedError(NbprodError):
         The :class:`~nbprod.gate.GateReport` that failed.
     """
 
+    type = "gate_failed"
+
     exit_code = 1
     http_status = 409
 
@@ -272,5 +294,7 @@ class GateFailedError(NbprodError):
 
 class ExecutorError(NbprodError):
     """A batch executor that cannot start: a missing extra, an unreachable scheduler."""
+
+    type = "executor_unavailable"
 
     http_status = 503

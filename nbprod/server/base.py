@@ -30,12 +30,14 @@ AUTH_RESOURCE = "nbprod"
 class RequestError(NbprodError):
     """A request that is malformed: bad JSON, a missing or mistyped field."""
 
+    type = "bad_request"
     http_status = 400
 
 
 class ForbiddenPath(NbprodError):
     """A path that leaves the server's root folder."""
 
+    type = "forbidden_path"
     http_status = 403
 
 
