@@ -51,6 +51,21 @@ def identifier(name: str) -> str:
     return text
 
 
+def default_jobs(runs: int | None = None) -> int:
+    """Return how many runs go at once when nobody said: one per core.
+
+    The one place this rule lives; the CLI, the server (which sends it to the
+    JupyterLab panel), batches, executors and the export's planning use it.
+
+    Parameters
+    ----------
+    runs : int or None
+        How many runs there are; never more workers than that.
+    """
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, runs)) if runs is not None else cores
+
+
 @dataclass(frozen=True)
 class GateConfig:
     """Settings of the quality gate (``[tool.nbprod.gate]``)."""

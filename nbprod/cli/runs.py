@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from nbprod.cli import err, main, out
-from nbprod.config import ProjectConfig, find_project_root, load_config
+from nbprod.config import ProjectConfig, default_jobs, find_project_root, load_config
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
@@ -462,9 +461,7 @@ def batch_command(
             )
         sets = load_grid(grid)
         config = _config_for(notebook)
-        workers = jobs or (
-            None if executor == "dask" else min(len(sets), os.cpu_count() or 1)
-        )
+        workers = jobs or (None if executor == "dask" else default_jobs(len(sets)))
         with _BatchDisplay(as_json) as display, _stop_on_signals(stop, as_json):
             result = run_batch(
                 config,

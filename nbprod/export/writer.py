@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import json
 import multiprocessing
-import os
 import threading
 import uuid
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ import black
 import nbformat
 
 from nbprod._version import __version__
-from nbprod.config import ProjectConfig
+from nbprod.config import ProjectConfig, default_jobs
 from nbprod.errors import ExportError, HandEditedError, NbprodError, Problem
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
 from nbprod.export.render import HEADER_MARK, black_mode
@@ -389,7 +388,7 @@ def _plan_all(
     paths: list[Path], config: ProjectConfig, jobs: int | None
 ) -> list[ExportPlan | NbprodError]:
     """Plan notebooks, in worker processes when there are many (black dominates)."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else default_jobs()
     workers = min(workers, len(paths))
     if workers < 2 or (jobs is None and len(paths) < PARALLEL_THRESHOLD):
         return [_plan_or_error(path, config) for path in paths]

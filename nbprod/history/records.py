@@ -15,8 +15,12 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 RUN_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-#: statuses of a run that has finished, for good or bad
-FINISHED = (SUCCEEDED, FAILED)
+#: statuses a run or batch never leaves. The JSON of runs and batches carries
+#: ``"terminal"`` from this list, so front doors (TypeScript too) never keep
+#: a copy of it.
+TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
+#: statuses of a run that ran to its end; resuming a batch runs every other one
+COMPLETED = (SUCCEEDED, FAILED)
 
 
 def now() -> _dt.datetime:
@@ -102,11 +106,6 @@ class RunRecord:
     papermill_version: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def finished(self) -> bool:
-        """True when the run succeeded or failed."""
-        return self.status in FINISHED
-
     def to_dict(self) -> dict[str, Any]:
         """Return the run as a JSON-ready mapping (parameters in display form)."""
         return {
@@ -115,6 +114,7 @@ class RunRecord:
             "notebook": self.notebook,
             "parameters": to_display(self.parameters),
             "status": self.status,
+            "terminal": self.status in TERMINAL,
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
@@ -174,6 +174,7 @@ class BatchRecord:
             "id": self.id,
             "notebook": self.notebook,
             "status": self.status,
+            "terminal": self.status in TERMINAL,
             "executor": self.executor,
             "jobs": self.jobs,
             "output_dir": self.output_dir,

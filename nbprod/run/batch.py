@@ -8,7 +8,6 @@ finished, and ``resume_batch`` runs exactly the sets that did not.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -18,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbprod.config import ProjectConfig
+from nbprod.config import ProjectConfig, default_jobs
 from nbprod.errors import Location, ParameterError
 from nbprod.history.records import (
     CANCELLED,
+    COMPLETED,
     FAILED,
-    FINISHED,
     QUEUED,
     RUNNING,
     SUCCEEDED,
@@ -408,7 +407,7 @@ def _record_batch(
         notebook=config.relpath(path),
         status=QUEUED,
         executor=executor,
-        jobs=jobs if jobs is not None else (os.cpu_count() or 1),
+        jobs=jobs if jobs is not None else default_jobs(),
         output_dir=config.relpath(output_dir),
         created_at=now(),
     )
@@ -537,7 +536,7 @@ def resume_batch(
     try:
         batch = store.get_batch(batch_id)
         runs = store.list_runs(batch_id=batch_id, limit=None)
-        if all(run.status in FINISHED for run in runs):
+        if all(run.status in COMPLETED for run in runs):
             return BatchResult(batch, runs, False)
         chosen = get_executor(
             executor or batch.executor, slots=jobs, scheduler=scheduler
@@ -569,7 +568,7 @@ def _run_unfinished(
     left = [
         run
         for run in store.list_runs(batch_id=batch_id, limit=None)
-        if run.status not in FINISHED
+        if run.status not in COMPLETED
     ]
     path, _, _ = load_prepared(config, config.root / batch.notebook, {})
     from nbprod.notebook.reader import read_notebook

@@ -19,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from nbprod.config import default_jobs
 from nbprod.errors import ExecutorError, ParameterError
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run, init_local_worker
 
@@ -79,7 +80,7 @@ class LocalExecutor(Executor):
     name = "local"
 
     def __init__(self, slots: int | None = None, **_: Any) -> None:
-        super().__init__(slots or os.cpu_count() or 1)
+        super().__init__(slots or default_jobs())
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
             [

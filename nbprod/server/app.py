@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode
 
-from nbprod.config import ProjectConfig, load_config
+from nbprod.config import ProjectConfig, default_jobs, load_config
 from nbprod.server.jobs import JobManager
 
 
@@ -63,7 +62,7 @@ class NbprodApp(ExtensionApp):
             config=config,
             root_dir=root_dir,
             pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbprod"),
-            default_jobs=self.default_jobs or os.cpu_count() or 1,
+            default_jobs=self.default_jobs or default_jobs(),
             dask_scheduler=self.dask_scheduler,
             jobs=JobManager(config, self.log),
         )
