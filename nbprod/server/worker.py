@@ -86,12 +86,22 @@ def _gate(
 ) -> tuple[str, Any]:
     from nbprod.gate.runner import run_gate
 
+    progress = _Progress(store, job.id)
+    if job.request.get("export"):
+        from types import SimpleNamespace
+
+        from nbprod.export import export_notebooks
+
+        # as push does: the gate then checks the files a push would commit
+        progress("export", None)
+        export_notebooks(config)
+        progress("export", SimpleNamespace(status="passed"))
     report = run_gate(
         config,
         only=tuple(job.request.get("only") or ()),
         skip=tuple(job.request.get("skip") or ()),
         store=store,
-        on_step=_Progress(store, job.id),
+        on_step=progress,
     )
     return (SUCCEEDED if report.ok else FAILED), report.to_dict()
 
