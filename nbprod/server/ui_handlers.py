@@ -82,7 +82,19 @@ class RunOfOutputHandler(HistoryHandler):
         run = await self.off_loop(self.jobs.store.get_run, path.stem)
         if run.id != path.stem:
             raise NotFoundError(f"no run {path.stem!r} in the history")
-        self.reply({"run": self.run_json(run)})
+        source = (self.project.root / run.notebook).resolve()
+        root = self.root_dir.resolve()
+        self.reply(
+            {
+                "run": self.run_json(run),
+                # the source notebook relative to the server root, to open it
+                "source_file": (
+                    source.relative_to(root).as_posix()
+                    if root in source.parents
+                    else None
+                ),
+            }
+        )
 
 
 class ShipPreviewHandler(NbprodHandler):

@@ -112,6 +112,20 @@ def _push(
     from nbprod.errors import GateFailedError
     from nbprod.ship.push import push_project
 
+    from types import SimpleNamespace
+
+    progress = _Progress(store, job.id)
+    done = SimpleNamespace(status="passed")
+
+    def on_progress(message: str) -> None:
+        # commit and push are steps of the job too, so the panel shows them live
+        if message.startswith("git commit"):
+            progress("commit", None)
+        elif message.startswith("git push"):
+            if any(step["name"] == "commit" for step in progress.steps):
+                progress("commit", done)
+            progress("push", None)
+
     try:
         result = push_project(
             config,
@@ -119,8 +133,11 @@ def _push(
             remote=job.request.get("remote"),
             branch=job.request.get("branch"),
             store=store,
-            on_step=_Progress(store, job.id),
+            on_step=progress,
+            on_progress=on_progress,
         )
+        if result.pushed:
+            progress("push", done)
     except GateFailedError as exc:
         # refused: the report says why, and nothing was committed or pushed
         return FAILED, {"pushed": False, "commit": None, "report": exc.report.to_dict()}
