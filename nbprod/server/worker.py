@@ -109,10 +109,10 @@ def _gate(
 def _push(
     config: ProjectConfig, store: HistoryStore, job: JobRecord
 ) -> tuple[str, Any]:
+    from types import SimpleNamespace
+
     from nbprod.errors import GateFailedError
     from nbprod.ship.push import push_project
-
-    from types import SimpleNamespace
 
     progress = _Progress(store, job.id)
     done = SimpleNamespace(status="passed")
