@@ -61,7 +61,12 @@ class NbprodError(Exception):
     location : Location or None
         Where the problem is.
     hint : str or None
-        What to do about it.
+        What to do about it, in words that fit every front door (no command
+        line flags, no button names).
+    actions : sequence of str
+        Machine names of the remedies a front door can offer for it
+        (``"sync"``, ``"force_export"``, ``"export"``, ``"init"``): the command
+        line names its command, the UI shows its button.
     """
 
     #: machine-readable kind of error: front doors (the UI, ``--json`` readers)
@@ -77,11 +82,13 @@ class NbprodError(Exception):
         message: str,
         location: Location | None = None,
         hint: str | None = None,
+        actions: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
+        self.actions = tuple(actions)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Errors cross process boundaries (export workers, batch runs): keep
@@ -101,6 +108,7 @@ class NbprodError(Exception):
             "message": self.message,
             "location": self.location.to_dict() if self.location else None,
             "hint": self.hint,
+            "actions": list(self.actions),
         }
 
 
@@ -147,7 +155,8 @@ class HandEditedError(NbprodError):
         names = ", ".join(paths)
         super().__init__(
             f"generated file(s) edited by hand since the last export: {names}",
-            hint="move your edits into the notebook, or pass --force to overwrite them",
+            hint="move the edits into the notebook, or overwrite them with a forced export",
+            actions=("force_export",),
         )
         self.paths = paths
 
@@ -281,7 +290,7 @@ class GateFailedError(NbprodError):
         failed = ", ".join(step.name for step in report.steps if step.failed)
         super().__init__(
             f"the quality gate failed ({failed}): nothing was committed or pushed",
-            hint="fix the findings above, then run `nbprod push` again",
+            hint="fix the findings, then push again",
         )
         self.report = report
 

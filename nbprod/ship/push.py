@@ -238,7 +238,8 @@ def push_project(
     if git.toplevel() is None:
         raise GitError(
             f"{config.root} is not in a git repository",
-            hint="run `nbprod init` (it runs `git init`) and add a remote",
+            hint="set the project up (init runs `git init`), then add a remote",
+            actions=("init",),
         )
     remote = remote or config.push.remote
     # what is shown of the remote: someone may have written a URL with a token
@@ -253,7 +254,7 @@ def push_project(
     if branch is None:
         raise GitError(
             "HEAD is detached, so there is no branch to push to",
-            hint="check out a branch, pass --branch, or set tool.nbprod.push.branch",
+            hint="check out a branch, name one to push to, or set tool.nbprod.push.branch",
         )
     if not git.valid_branch(branch):
         raise GitError(
