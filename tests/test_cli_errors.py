@@ -18,7 +18,9 @@ def _broken_notebook(folder: Path) -> Path:
     return path
 
 
-def test_an_error_under_json_is_json_on_stdout_for_run_and_check(tmp_path: Path) -> None:
+def test_an_error_under_json_is_json_on_stdout_for_run_and_check(
+    tmp_path: Path,
+) -> None:
     runner = CliRunner()
     notebook = _broken_notebook(tmp_path)
     run = runner.invoke(main, ["run", str(notebook), "--json"])
@@ -33,7 +35,9 @@ def test_an_error_under_json_is_json_on_stdout_for_run_and_check(tmp_path: Path)
     assert body["error"]["actions"] == ["init"]
 
 
-def test_a_plain_error_is_one_line_with_the_command_that_fixes_it(tmp_path: Path) -> None:
+def test_a_plain_error_is_one_line_with_the_command_that_fixes_it(
+    tmp_path: Path,
+) -> None:
     result = CliRunner().invoke(main, ["check", "--project", str(tmp_path)])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
