@@ -107,6 +107,12 @@ class HistoryStore:
                 f"cannot open the run history at {self.url}: {exc}"
             ) from None
 
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
