@@ -236,6 +236,37 @@ class GitError(NbprodError):
     http_status = 409
 
 
+class IgnoredFilesError(GitError):
+    """Files the gate checked that git ignores: a commit would leave them out.
+
+    Parameters
+    ----------
+    rules : dict
+        Each ignored file and the ignore-file line that ignores it (shown as
+        ``git check-ignore -v`` does: ``source:line: pattern``).
+    """
+
+    type = "ignored_files"
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        listed = "; ".join(f"{path} (by {rule})" for path, rule in rules.items())
+        super().__init__(
+            "git ignores files the gate checked, so the commit would leave them "
+            f"out: {listed}",
+            hint=(
+                "remove those lines from the ignore file (generated modules and "
+                "tests belong in the commit), then push again"
+            ),
+        )
+        self.files = {path: str(rule) for path, rule in rules.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with each ignored file and its ignore rule."""
+        data = super().to_dict()
+        data["files"] = self.files
+        return data
+
+
 class PushRejectedError(GitError):
     """The remote refused the push; the local commit is kept.
 
@@ -307,3 +338,12 @@ class ExecutorError(NbprodError):
     type = "executor_unavailable"
 
     http_status = 503
+
+
+class LockTimeoutError(NbprodError):
+    """Another nbprod command held a project lock (export manifest, git index) too long."""
+
+    type = "locked"
+
+    exit_code = 1
+    http_status = 409

@@ -33,6 +33,7 @@ from nbprod.errors import ExportError, HandEditedError, NbprodError, Problem
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
 from nbprod.export.render import HEADER_MARK, black_mode
 from nbprod.files import write_atomic
+from nbprod.locks import project_lock
 from nbprod.notebook.reader import read_notebook
 
 MANIFEST_NAME = "export.json"
@@ -335,6 +336,23 @@ def export_notebooks(
         for plan, _ in plans:
             by_name[plan.name].files = [_compare(file, config) for file in plan.files]
         return result
+    # The read-modify-write of the manifest, and the files it records, under
+    # the project's export lock: a second export (another terminal, the
+    # server's "export on save" of a second notebook) waits, then starts from
+    # what this one recorded instead of overwriting it with an older manifest.
+    with project_lock(config, "export"):
+        _write_plans(config, plans, by_name, force)
+    return result
+
+
+def _write_plans(
+    config: ProjectConfig,
+    plans: list[tuple[ExportPlan, str]],
+    by_name: dict[str, NotebookResult],
+    force: bool,
+) -> None:
+    """Write the planned files and record them; the caller holds the export lock."""
+    manifest = Manifest(config)  # read afresh: another export may just have saved
     edited = []
     for plan, _ in plans:
         for file in plan.files:
@@ -370,7 +388,6 @@ def export_notebooks(
             "problems": [p.to_dict() for p in plan.problems],
         }
     manifest.save()
-    return result
 
 
 #: below this many notebooks to plan, worker start-up costs more than it saves
