@@ -167,6 +167,15 @@ class HandEditedError(NbprodError):
         return data
 
 
+class HandWrittenError(ExportError):
+    """A notebook would overwrite a module nbprod did not generate (``--force`` too)."""
+
+    type = "hand_written"
+
+    exit_code = 1
+    http_status = 409
+
+
 class ParameterError(NbprodError):
     """Run parameters that do not fit the notebook's parameters cell."""
 
