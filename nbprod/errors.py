@@ -147,7 +147,10 @@ class HandEditedError(NbprodError):
         names = ", ".join(paths)
         super().__init__(
             f"generated file(s) edited by hand since the last export: {names}",
-            hint="move your edits into the notebook, or pass --force to overwrite them",
+            hint=(
+                "pull the edits into the notebook with a sync (`nbprod sync`), "
+                "or overwrite them with a forced export (`--force`)"
+            ),
         )
         self.paths = paths
 
@@ -156,6 +159,24 @@ class HandEditedError(NbprodError):
         data = super().to_dict()
         data["files"] = self.paths
         return data
+
+
+class SyncConflictError(NbprodError):
+    """A sync refused: a cell changed on both sides, or a block was deleted."""
+
+    type = "sync_conflict"
+
+    exit_code = 1
+    http_status = 409
+
+
+class UnmappableEditError(NbprodError):
+    """An edit in a generated file that no notebook cell can take (outside any block,
+    a marker edited by hand, a block whose cell is gone)."""
+
+    type = "unmappable_edit"
+
+    http_status = 422
 
 
 class ParameterError(NbprodError):
