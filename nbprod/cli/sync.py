@@ -32,9 +32,7 @@ def _cell(index: int, cell_id: str | None, first_line: str) -> str:
 
 
 def _notebook_report(nb: NotebookSync, check: bool) -> None:
-    out.print(
-        f"[bold]{escape(nb.notebook)}[/] [{_STATUS[nb.status]}]{nb.status}[/]"
-    )
+    out.print(f"[bold]{escape(nb.notebook)}[/] [{_STATUS[nb.status]}]{nb.status}[/]")
     for change in nb.changes:
         verb = {"update": "updates", "insert": "inserts", "untag": "untags"}[
             change.action
@@ -75,16 +73,14 @@ def render_sync(result: SyncResult) -> None:
         )
     if result.check:
         if changed:
-            out.print(
-                f"[yellow]{changed} cell(s) would change:[/] run `nbprod sync`."
-            )
+            out.print(f"[yellow]{changed} cell(s) would change:[/] run `nbprod sync`.")
         elif not refused:
             out.print("[green]In sync:[/] no hand edits to bring back.")
-    elif changed:
+    elif changed or any(nb.status == "synced" for nb in result.notebooks):
         synced = sum(nb.status == "synced" for nb in result.notebooks)
         out.print(
             f"Synced {synced} notebook(s): {changed} cell(s) changed; "
-            "generated files rewritten from them."
+            "generated files rewritten from the notebook."
         )
     elif not refused:
         out.print("Nothing to sync: the generated files are as export wrote them.")

@@ -59,7 +59,7 @@ from nbprod.export.writer import (
     read_base,
     record_notebook,
 )
-from nbprod.notebook.cells import Cell, Role, classify_cells
+from nbprod.notebook.cells import Cell, Role, classify_cells, parse_directives
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import parse_notebook
 
@@ -416,7 +416,17 @@ def _cell_info(cell: Cell) -> _CellInfo:
 
 
 def _first_line(source: str) -> str:
-    return next((line for line in source.splitlines() if line.strip()), "")
+    """The first line of a cell that says what it is (nbdev directives skipped)."""
+    directives = {d.line for d in parse_directives(source)}
+    lines = source.splitlines()
+    return next(
+        (
+            line
+            for number, line in enumerate(lines, 1)
+            if line.strip() and number not in directives
+        ),
+        next((line for line in lines if line.strip()), ""),
+    )
 
 
 def _compose(info: _CellInfo, code: str) -> str:
@@ -732,6 +742,8 @@ class _NotebookSyncer:
         untag: list[tuple[int, str, int]] = []
         added_imports: dict[str, list[tuple[str, int]]] = {}
         edited: list[tuple[str, str, _Parsed]] = []
+        #: (file, block key) of the blocks whose code goes into their cell
+        taken: set[tuple[str, str]] = set()
         deleted: list[tuple[Cell, str, int]] = []
         for relpath, kind in self._generated():
             try:
@@ -826,6 +838,7 @@ class _NotebookSyncer:
                 code = _code_of_block(block.text, wrapped)
                 sources[cell.index] = _compose(infos[cell.index], code)
                 origins[cell.index] = (relpath, block.line)
+                taken.add((relpath, key))
         if self.result.conflicts:
             self.result.status = "conflict"
             self.result.error = SyncConflictError(
@@ -850,7 +863,9 @@ class _NotebookSyncer:
             untag.append((cell.index, relpath, line))
         if not edited:
             return self.result
-        return self._apply(check, infos, sources, origins, untag, added_imports, edited)
+        return self._apply(
+            check, infos, sources, origins, untag, added_imports, edited, taken
+        )
 
     def _preamble(
         self,
@@ -994,6 +1009,7 @@ class _NotebookSyncer:
         untag: list[tuple[int, str, int]],
         added_imports: dict[str, list[tuple[str, int]]],
         edited: list[tuple[str, str, _Parsed]],
+        taken: set[tuple[str, str]],
     ) -> NotebookSync:
         raw = copy.deepcopy(self.raw)
         raw_cells: list[dict[str, Any]] = raw["cells"]
@@ -1029,43 +1045,65 @@ class _NotebookSyncer:
                 "make the generated code self-contained (every name defined or "
                 "imported), or move the edit into the notebook by hand",
             )
-        self._verify(edited, new_plan)
+        self._verify(edited, new_plan, taken)
         self._imports_kept(added_imports, new_plan)
         self._changes(raw_cells, before, origins, untag, inserted)
         for note in (p for p in new_plan.problems if p.severity != "error"):
             if "left out" in note.message and "import" in note.message:
                 self.result.notes.append(f"{note.location}: {note.message}")
-        if not self.result.changes:
+        stale = [
+            f
+            for f in new_plan.files
+            if not f.create_only
+            and (not f.path.exists() or f.path.read_text("utf-8") != f.content)
+        ]
+        if not self.result.changes and not stale:
             return self.result
         if check:
-            self.result.status = "pending"
+            # only cells count: regenerating a file alone is export's business
+            self.result.status = "pending" if self.result.changes else "unchanged"
             return self.result
-        writes = [(self.path, new_text)] + [
-            (file.path, file.content)
+        generated = [
+            file
             for file in new_plan.files
             if not (file.create_only and file.path.exists())
         ]
         key = notebook_key(new_text.encode(), self.config)
         with _project_lock(self.config):
-            written = _write_together(writes)
-            files = [
-                FileResult(
-                    self.config.relpath(path),
-                    next(f.kind for f in new_plan.files if f.path == path),
-                    "written" if done else "unchanged",
-                )
-                for (path, _), done in zip(writes[1:], written[1:], strict=True)
-            ]
+            # the manifest is written with the files, so a failure leaves it
+            # agreeing with them
             manifest = Manifest(self.config)
+            files = [
+                FileResult(self.config.relpath(f.path), f.kind, "written")
+                for f in new_plan.files
+            ]
             record_notebook(manifest, self.config, new_plan, key, files)
-            manifest.save()
+            writes = [(self.path, new_text)]
+            writes += [(file.path, file.content) for file in generated]
+            writes.append((manifest.path, manifest.text()))
+            written = dict(
+                zip(
+                    [path for path, _ in writes],
+                    _write_together(writes),
+                    strict=True,
+                )
+            )
             prune_bases(self.config, manifest)
+        for result in files:
+            if not written.get(self.config.root / result.path, False):
+                result.status = "unchanged"
         self.result.files = files
         self.result.status = "synced"
         return self.result
 
-    def _verify(self, edited: list[tuple[str, str, _Parsed]], plan: ExportPlan) -> None:
-        """Refuse when the notebook, re-exported, would not keep an edit."""
+    def _verify(
+        self,
+        edited: list[tuple[str, str, _Parsed]],
+        plan: ExportPlan,
+        taken: set[tuple[str, str]],
+    ) -> None:
+        """Refuse when the notebook, re-exported, would not keep an edit taken
+        from a generated file (``taken``: its (file, block key) pairs)."""
         rendered = {self.config.relpath(f.path): f.content for f in plan.files}
         for relpath, kind, parsed in edited:
             content = rendered.get(relpath)
@@ -1078,6 +1116,8 @@ class _NotebookSyncer:
                 )
             after = _parse_file(content, relpath, self.name)
             for key, block in parsed.blocks.items():
+                if (relpath, key) not in taken:
+                    continue
                 if key not in after.blocks:
                     if self.allow_delete:
                         continue

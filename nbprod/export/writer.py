@@ -149,14 +149,18 @@ class Manifest:
             self.files = dict(data.get("files", {}))
             self.notebooks = dict(data.get("notebooks", {}))
 
-    def save(self) -> None:
-        """Write the manifest atomically."""
+    def text(self) -> str:
+        """The manifest's JSON text."""
         data = {
             "version": MANIFEST_VERSION,
             "files": self.files,
             "notebooks": self.notebooks,
         }
-        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def save(self) -> None:
+        """Write the manifest atomically."""
+        write_atomic(self.path, self.text())
 
 
 def base_path(config: ProjectConfig, digest: str) -> Path:
