@@ -155,8 +155,11 @@ class HandEditedError(NbprodError):
         names = ", ".join(paths)
         super().__init__(
             f"generated file(s) edited by hand since the last export: {names}",
-            hint="move the edits into the notebook, or overwrite them with a forced export",
-            actions=("force_export",),
+            hint=(
+                "pull the edits into the notebook with a sync, "
+                "or overwrite them with a forced export"
+            ),
+            actions=("sync", "force_export"),
         )
         self.paths = paths
 
@@ -174,6 +177,24 @@ class HandWrittenError(ExportError):
 
     exit_code = 1
     http_status = 409
+
+
+class SyncConflictError(NbprodError):
+    """A sync refused: a cell changed on both sides, or a block was deleted."""
+
+    type = "sync_conflict"
+
+    exit_code = 1
+    http_status = 409
+
+
+class UnmappableEditError(NbprodError):
+    """An edit in a generated file that no notebook cell can take (outside any block,
+    a marker edited by hand, a block whose cell is gone)."""
+
+    type = "unmappable_edit"
+
+    http_status = 422
 
 
 class ParameterError(NbprodError):

@@ -202,6 +202,7 @@ def test_hand_edited_module_stops_the_push(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "edited by hand" in result.output
     assert "nbprod export --force" in result.output
+    assert "first with `nbprod sync`" in result.output
     assert "HACK = 1" in module.read_text()
     assert refs(origin) == before_refs
 

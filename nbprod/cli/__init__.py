@@ -107,3 +107,4 @@ def main() -> None:
 from nbprod.cli import export as _export  # noqa: E402,F401
 from nbprod.cli import runs as _runs  # noqa: E402,F401
 from nbprod.cli import ship as _ship  # noqa: E402,F401
+from nbprod.cli import sync as _sync  # noqa: E402,F401

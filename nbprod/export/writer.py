@@ -44,6 +44,9 @@ from nbprod.notebook.reader import read_notebook
 
 MANIFEST_NAME = "export.json"
 MANIFEST_VERSION = 1
+#: folder in ``.nbprod/`` with the text of every generated file as last written,
+#: named by its digest: the base of ``nbprod sync``'s three-way decisions
+BASE_DIR = "base"
 
 
 def _digest(data: bytes) -> str:
@@ -153,14 +156,73 @@ class Manifest:
             self.files = dict(data.get("files", {}))
             self.notebooks = dict(data.get("notebooks", {}))
 
-    def save(self) -> None:
-        """Write the manifest atomically."""
+    def text(self) -> str:
+        """The manifest's JSON text."""
         data = {
             "version": MANIFEST_VERSION,
             "files": self.files,
             "notebooks": self.notebooks,
         }
-        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def save(self) -> None:
+        """Write the manifest atomically."""
+        write_atomic(self.path, self.text())
+
+
+def base_path(config: ProjectConfig, digest: str) -> Path:
+    """Where the text of a generated file with ``digest`` is kept as a sync base."""
+    return config.state_dir / BASE_DIR / digest
+
+
+def save_base(config: ProjectConfig, content: str) -> None:
+    """Keep ``content`` (a file export wrote) as the base of a later sync."""
+    path = base_path(config, _digest(content.encode()))
+    if not path.exists():
+        write_atomic(path, content)
+
+
+def read_base(config: ProjectConfig, digest: str | None) -> str | None:
+    """The text export last wrote for a file of this digest, when it was kept."""
+    if digest is None:
+        return None
+    try:
+        text = base_path(config, digest).read_text("utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    # A base is trusted only when it still is what its name says.
+    return text if _digest(text.encode()) == digest else None
+
+
+def prune_bases(config: ProjectConfig, manifest: Manifest) -> None:
+    """Remove kept bases that no file of the manifest refers to any more."""
+    folder = config.state_dir / BASE_DIR
+    if not folder.is_dir():
+        return
+    wanted = set(manifest.files.values())
+    for path in folder.iterdir():
+        if path.name not in wanted and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
+
+
+def record_notebook(
+    manifest: Manifest,
+    config: ProjectConfig,
+    plan: ExportPlan,
+    key: str,
+    files: list[FileResult],
+) -> None:
+    """Record in the manifest what was written for one notebook (file digests, key)."""
+    for file in plan.files:
+        if not file.create_only:
+            manifest.files[config.relpath(file.path)] = _digest(file.content.encode())
+            save_base(config, file.content)
+    manifest.notebooks[plan.name] = {
+        "key": key,
+        "module": plan.module,
+        "files": [[f.path, f.kind] for f in files],
+        "problems": [p.to_dict() for p in plan.problems],
+    }
 
 
 @lru_cache(maxsize=1)
@@ -408,19 +470,13 @@ def _write_plans(
                 written = False
             else:
                 written = write_atomic(file.path, file.content)
-            if not file.create_only:
-                manifest.files[relpath] = _digest(file.content.encode())
             files.append(
                 FileResult(relpath, file.kind, "written" if written else "unchanged")
             )
         by_name[plan.name].files = files
-        manifest.notebooks[plan.name] = {
-            "key": key,
-            "module": plan.module,
-            "files": [[f.path, f.kind] for f in files],
-            "problems": [p.to_dict() for p in plan.problems],
-        }
+        record_notebook(manifest, config, plan, key, files)
     manifest.save()
+    prune_bases(config, manifest)
 
 
 #: below this many notebooks to plan, worker start-up costs more than it saves

@@ -28,6 +28,7 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
+from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -396,4 +397,5 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/push", PushHandler),
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
+        (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
     ]

@@ -336,8 +336,8 @@ def _export_and_gate(
     except HandEditedError as exc:
         # push has no --force of its own: say which command has
         exc.hint = (
-            "move your edits into the notebook, or overwrite them with "
-            "`nbprod export --force`; then push again"
+            "pull the edits into the notebook first with `nbprod sync`, or "
+            "overwrite them with `nbprod export --force`; then push again"
         )
         raise
     report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
