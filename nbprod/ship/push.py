@@ -334,10 +334,10 @@ def _export_and_gate(
     try:
         export_notebooks(config)
     except HandEditedError as exc:
-        # push has no --force of its own: say which command has
+        # push forces nothing itself: the remedies are the export's (exc.actions)
         exc.hint = (
-            "pull the edits into the notebook first with `nbprod sync`, or "
-            "overwrite them with `nbprod export --force`; then push again"
+            "pull the edits into the notebook first with a sync, or overwrite "
+            "them with a forced export; then push again"
         )
         raise
     report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
