@@ -97,7 +97,9 @@ def html_table(
 def short(value: Any) -> str:
     """A value as a short text: numbers to 4 significant digits, others in display form."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        # a float stays recognisably a float: 1.0, not 1
+        return text if any(c in text for c in ".enai") else text + ".0"
     shown = to_display(value)
     return shown if isinstance(shown, str) else repr(shown)
 

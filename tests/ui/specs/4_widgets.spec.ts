@@ -49,10 +49,22 @@ test('RunForm runs 02_train with a changed n_rows and History lists it', async (
   await expect(form).toContainText('the run succeeded');
   await expect(form.locator('table')).toContainText('auc=');
   await expect(form.locator('table')).toContainText('n_rows=300');
+
+  // a batch of two from the batch-values fields
+  const batchValues = (name: string) =>
+    form.locator('.widget-hbox', { has: page.locator(`label:text-is("${name}")`) }).locator('input').nth(1);
+  await batchValues('C').fill('0.1, 1.0');
+  await batchValues('C').press('Enter');
+  await expect(form).toContainText('2 runs');
+  await form.locator('button', { hasText: 'Run batch' }).click();
+  await expect(form).toContainText('2/2 done', { timeout: 180000 });
+  await expect(form).toContainText('all runs succeeded');
+  await expect(form.locator('table tr')).toHaveCount(3);
   await saveScreenshot(form, testInfo, 'widgets.png');
 
   await page.notebook.runCell(1);
   const history = page.locator('.jp-Cell').nth(1).locator('.jp-OutputArea-output table');
   await expect(history).toContainText('succeeded');
   await expect(history).toContainText('n_rows=300');
+  await expect(history.locator('tbody tr')).toHaveCount(3);
 });
