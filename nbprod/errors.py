@@ -298,3 +298,11 @@ class ExecutorError(NbprodError):
     type = "executor_unavailable"
 
     http_status = 503
+
+
+class BusyError(NbprodError):
+    """Work that another live process is doing (resuming a batch that still runs)."""
+
+    type = "busy"
+
+    http_status = 409
