@@ -274,6 +274,22 @@ class HistoryStore:
             records = [self._record(row) for row in runs]
         return [self.get_batch(batch_id) for batch_id in batch_ids], records
 
+    def stuck_batches(self) -> list[str]:
+        """Unfinished batches that no process owns and no unfinished job is about to take."""
+        with Session(self.engine) as session:
+            taken = select(JobRow.target).where(
+                JobRow.target.is_not(None), JobRow.status.in_(UNFINISHED)
+            )
+            return list(
+                session.scalars(
+                    select(BatchRow.id).where(
+                        BatchRow.status.in_(UNFINISHED),
+                        BatchRow.owner_pid.is_(None),
+                        BatchRow.id.not_in(taken),
+                    )
+                )
+            )
+
     def interrupt_batch(self, batch_id: str, finished_at: _dt.datetime) -> list[str]:
         """Mark a batch, and its queued or running runs, interrupted; return those runs' ids.
 
