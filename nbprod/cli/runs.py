@@ -38,7 +38,28 @@ _STATUS_STYLE = {
     "cancelled": "yellow",
     "running": "cyan",
     "queued": "dim",
+    "interrupted": "bold magenta",
 }
+
+
+def _print_resume_hints(runs: list[RunRecord]) -> None:
+    """Under a listing: how to go on with interrupted work (its process died)."""
+    batches = list(
+        dict.fromkeys(
+            r.batch_id for r in runs if r.status == "interrupted" and r.batch_id
+        )
+    )
+    for batch_id in batches:
+        out.print(
+            f"[bold magenta]interrupted[/]: batch {batch_id} (its process ended); "
+            f"resume with: nbprod batch --resume {batch_id}"
+        )
+    for run in runs:
+        if run.status == "interrupted" and not run.batch_id:
+            out.print(
+                f"[bold magenta]interrupted[/]: run {run.id} (its process ended); "
+                f"run it again with: nbprod run {escape(run.notebook)}"
+            )
 
 
 def _echo_json(data: Any) -> None:
@@ -161,6 +182,7 @@ def render_run(run: RunRecord) -> None:
         if value:
             style = "bold red" if name == "error" else "dim"
             out.print(f"  [{style}]{name:<10}[/] {escape(str(value))}")
+    _print_resume_hints([run])
     if run.metrics:
         out.print("  [dim]metrics[/]")
         for name, value in run.metrics.items():
@@ -501,11 +523,11 @@ def runs_command(
     as_json: bool,
 ) -> None:
     """List recent runs, or show run RUN_ID (an id or a unique prefix) with its metrics."""
-    from nbprod.history.store import HistoryStore
+    from nbprod.run.recovery import open_history
 
     config = _config_for(None)
-    store = HistoryStore(config.database_url)
-    try:
+    # opening repairs work whose process died: it shows as interrupted
+    with open_history(config) as store:
         if run_id:
             run = store.get_run(run_id)
             if as_json:
@@ -520,8 +542,6 @@ def runs_command(
         runs = store.list_runs(
             notebook=notebook, batch_id=batch_id, status=status, limit=limit
         )
-    finally:
-        store.close()
     if as_json:
         _echo_json([run.to_dict() for run in runs])
         return
@@ -556,3 +576,4 @@ def runs_command(
             escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
         )
     _print_table(table)
+    _print_resume_hints(runs)
