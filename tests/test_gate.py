@@ -214,3 +214,62 @@ tests/test_m.py:9: AssertionError</failure></testcase>
     assert (bad.outcome, bad.severity, bad.line) == ("failed", "error", 9)
     assert bad.name == "tests/test_m.py::test_bad" and bad.message == "assert 1 == 2"
     assert (later.outcome, later.message) == ("skipped", "not yet")
+
+
+def test_pytest_hints_name_nodes_pytest_can_run(tmp_path: Path) -> None:
+    """Collection errors (the module does not import) and tests in classes: the
+    hint's node, run as it says, finds the test instead of "not found"."""
+    import subprocess
+    import sys
+
+    from nbprod.gate.tools import parse_junit, run_tool
+
+    broken, classes = tmp_path / "broken", tmp_path / "classes"
+    (broken / "tests" / "sub").mkdir(parents=True)
+    (broken / "tests" / "test_imports.py").write_text(
+        "import nosuchmodule\n\n\ndef test_a():\n    pass\n"
+    )
+    (broken / "tests" / "sub" / "test_syntax.py").write_text(
+        "def test_b():\n    x = (\n"
+    )
+    (classes / "tests").mkdir(parents=True)
+    (classes / "tests" / "test_classes.py").write_text(
+        "class TestOrders:\n    def test_total(self):\n        assert 1 == 2\n"
+    )
+    findings = {}
+    for folder in (broken, classes):
+        xml = folder / "junit.xml"
+        args = ["tests", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"]
+        run_tool("pytest", [*args, "-o", "junit_family=xunit1"], folder)
+        findings.update({(folder, f.path): f for f in parse_junit(xml, folder)})
+
+    imports = findings[broken, "tests/test_imports.py"]
+    assert imports.name == "tests/test_imports.py" and imports.line == 1
+    assert imports.message == (
+        "cannot collect the tests: ModuleNotFoundError: No module named 'nosuchmodule'"
+    )
+    syntax = findings[broken, "tests/sub/test_syntax.py"]
+    assert syntax.name == "tests/sub/test_syntax.py" and syntax.line == 2
+    assert "SyntaxError" in syntax.message
+    in_class = findings[classes, "tests/test_classes.py"]
+    assert in_class.name == "tests/test_classes.py::TestOrders::test_total"
+    for (folder, _), finding in findings.items():
+        assert finding.hint == f"run `pytest {finding.name}` to see the whole traceback"
+        ran = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                finding.name,
+            ],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        # 1: the test failed, 2: the collection error; 4 is "not found"
+        assert ran.returncode in (1, 2), ran.stdout
+        assert "not found" not in ran.stdout and "no match" not in ran.stdout

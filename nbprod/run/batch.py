@@ -37,7 +37,7 @@ from nbprod.history.store import UNFINISHED, HistoryStore
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
 from nbprod.run.liveness import heartbeat
-from nbprod.run.params import load_yaml_parameters, prepare_parameters
+from nbprod.run.params import load_yaml_parameters, prepare_parameters, yaml_error
 from nbprod.run.recovery import open_history, recover_orphans
 from nbprod.run.single import (
     apply_outcome,
@@ -192,10 +192,7 @@ def load_grid(path: Path | str) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParameterError(
-            f"the grid is not valid YAML: {str(exc).splitlines()[0]}",
-            Location(str(path)),
-        ) from None
+        raise yaml_error(exc, "the grid is", str(path)) from None
     if isinstance(data, dict) and "runs" not in data:
         # reuse the parameter-file checks for the plain mapping shape
         load_yaml_parameters(text, str(path))
