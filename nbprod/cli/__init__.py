@@ -11,6 +11,7 @@ from __future__ import annotations
 # First, before anything imports jsonschema: spares every command ~1.4 s of CPU.
 import nbprod.run.startup  # noqa: F401  # isort: skip
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nbprod._version import __version__
+from nbprod.config import ProjectConfig, load_config
 from nbprod.errors import NbprodError
 
 #: console for results (stdout) and for messages and progress (stderr)
@@ -31,6 +33,22 @@ def fail(exc: NbprodError) -> None:
     err.print(f"[bold red]error:[/] {escape(where + exc.message)}")
     if exc.hint:
         err.print(f"  hint: {exc.hint}", markup=False)
+
+
+_noted: set[str] = set()
+
+
+def load_project(start: Path | str = ".") -> ProjectConfig:
+    """Load the project's configuration, saying once where it came from.
+
+    A project configured only by nbdev's settings (``[tool.nbdev]`` or
+    ``settings.ini``) gets a one-line note on stderr, once per command.
+    """
+    config = load_config(start)
+    if config.settings_note and config.settings_note not in _noted:
+        _noted.add(config.settings_note)
+        err.print(f"[dim]nbprod: {escape(config.settings_note)}[/]")
+    return config
 
 
 class NbprodGroup(click.Group):

@@ -27,6 +27,9 @@ class Chunk:
     code: str
     #: for test cells with assertions: the test function this code becomes
     test_name: str | None = None
+    #: the code awaits at its top level, as a notebook cell may: the test runs
+    #: it in an event loop of its own
+    awaits: bool = False
 
 
 def header(notebook: str) -> str:
@@ -147,6 +150,57 @@ def import_block(statements: list[str], package: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
+#: test files of shared-state (nbdev) notebooks run where nbdev's runner did:
+#: in the notebook's folder, for setup code and each test
+NOTEBOOK_FOLDER_PREAMBLE = """\
+NOTEBOOK_FOLDER = Path(__file__).resolve().parent / {folder!r}
+
+
+@contextlib.contextmanager
+def notebook_folder():
+    \"\"\"Work in the notebook's folder, as nbdev's test runner does.\"\"\"
+    before = os.getcwd()
+    os.chdir(NOTEBOOK_FOLDER)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(autouse=True)
+def _in_notebook_folder():
+    with notebook_folder():
+        yield
+"""
+NOTEBOOK_FOLDER_IMPORTS = (
+    "import contextlib",
+    "import os",
+    "from pathlib import Path",
+    "import pytest",
+)
+
+
+def awaits_at_top_level(code: str) -> bool:
+    """True when ``code`` uses ``await``, ``async for`` or ``async with`` outside a coroutine."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def test_function_name(code: str, index: int, taken: set[str]) -> str:
     """Name a test function after the cell's leading comment, else its position.
 
@@ -185,6 +239,7 @@ def render_file(
     all_names: tuple[str, ...] | None,
     chunks: tuple[Chunk, ...],
     mode: black.Mode,
+    preamble: str | None = None,
 ) -> str:
     """Assemble a generated module or test file and format it with black.
 
@@ -206,6 +261,8 @@ def render_file(
         The cells' code, in order.
     mode : black.Mode
         The black settings of the project.
+    preamble : str, optional
+        Code placed after ``__all__`` and before the cells' code.
 
     Returns
     -------
@@ -224,8 +281,16 @@ def render_file(
         parts.append("\n".join(imports) + "\n")
     if all_names is not None:
         parts.append(f"__all__ = {list(all_names)!r}\n")
+    if preamble:
+        parts.append(preamble)
     for chunk in chunks:
-        if chunk.test_name:
+        if chunk.test_name and chunk.awaits:
+            body = textwrap.indent(chunk.code, "        ")
+            parts.append(
+                f"\n{chunk.marker}\ndef {chunk.test_name}():\n"
+                f"    async def cell():\n{body}\n\n    asyncio.run(cell())\n"
+            )
+        elif chunk.test_name:
             body = textwrap.indent(chunk.code, "    ")
             parts.append(f"\n{chunk.marker}\ndef {chunk.test_name}():\n{body}\n")
         else:
