@@ -25,6 +25,8 @@ from nbprod.export.analysis import (
     analyze_cell,
 )
 from nbprod.export.render import (
+    NOT_TESTS,
+    NOT_TESTS_MARK,
     NOTEBOOK_FOLDER_IMPORTS,
     NOTEBOOK_FOLDER_PREAMBLE,
     Chunk,
@@ -428,6 +430,14 @@ class _Planner:
         setup: set[str] = set()
         local: dict[str, _Prepared] = {}
         shared = self._shared_test_state()
+        if shared:
+            # the notebook's namespace held every name the module makes, those it
+            # makes at import time (`globals()[name] = ...`, listed in `_all_`) too
+            for module in dict.fromkeys(
+                p.module for p in self.cells if p.module is not None
+            ):
+                text = f"from {self.config.package}.{module} import *"
+                imports[text] = text
         for prepared in tests:
             symbols = prepared.symbols
             if symbols is None:
@@ -662,6 +672,10 @@ class _Planner:
                 )
                 for chunk in chunks
             ]
+        if any(" import *" in text for text in imports) or any(
+            p.symbols and p.symbols.star_import for p in tests
+        ):
+            chunks.append(Chunk(NOT_TESTS_MARK, NOT_TESTS))
         full = f"{self.config.package}.{self.module}"
         text = render_file(
             self.name,

@@ -143,9 +143,14 @@ def import_block(statements: list[str], package: str) -> tuple[str, ...]:
             lines.append("")
         lines += sorted(plain.get(section, ()), key=lambda t: _natural(t[7:]))
         for module in sorted(names.get(section, {}), key=_natural):
-            ordered = sorted(
-                names[section][module], key=lambda n: _by_type(n.split(" as ")[0])
-            )
+            wanted = names[section][module]
+            if "*" in wanted:
+                # a star import stands on its own line, before the names
+                lines.append(f"from {module} import *")
+                wanted = wanted - {"*"}
+                if not wanted:
+                    continue
+            ordered = sorted(wanted, key=lambda n: _by_type(n.split(" as ")[0]))
             lines.append(f"from {module} import {', '.join(ordered)}")
     return tuple(lines)
 
@@ -178,6 +183,22 @@ NOTEBOOK_FOLDER_IMPORTS = (
     "from pathlib import Path",
     "import pytest",
 )
+
+
+#: closes a test file with ``from x import *``: helpers it brings in that are
+#: named like tests (fastcore.test's ``test_eq``) are not collected by pytest
+NOT_TESTS_MARK = (
+    "# %% names from `import *` that look like tests are helpers, not tests"
+)
+NOT_TESTS = """\
+for _name, _value in list(globals().items()):
+    if _name.startswith(("test", "Test")) and getattr(
+        _value, "__module__", __name__
+    ) != __name__:
+        try:
+            _value.__test__ = False
+        except (AttributeError, TypeError):
+            pass"""
 
 
 def awaits_at_top_level(code: str) -> bool:
