@@ -13,6 +13,7 @@ import nbprod.run.startup  # noqa: F401  # isort: skip
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nbprod._version import __version__
+from nbprod.config import ProjectConfig, load_config
 from nbprod.errors import NbprodError
 
 #: console for results (stdout) and for messages and progress (stderr)
@@ -80,6 +82,22 @@ def report_error(exc: NbprodError) -> None:
         click.echo(json.dumps({"ok": False, "error": exc.to_dict()}, indent=2))
     else:
         fail(exc)
+
+
+_noted: set[str] = set()
+
+
+def load_project(start: Path | str = ".") -> ProjectConfig:
+    """Load the project's configuration, saying once where it came from.
+
+    A project configured only by nbdev's settings (``[tool.nbdev]`` or
+    ``settings.ini``) gets a one-line note on stderr, once per command.
+    """
+    config = load_config(start)
+    if config.settings_note and config.settings_note not in _noted:
+        _noted.add(config.settings_note)
+        err.print(f"[dim]nbprod: {escape(config.settings_note)}[/]")
+    return config
 
 
 class NbprodGroup(click.Group):

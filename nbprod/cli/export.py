@@ -9,8 +9,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, json_option, main, out
-from nbprod.config import load_config
+from nbprod.cli import err, fail, json_option, load_project, main, out
 from nbprod.errors import Problem
 from nbprod.export import ExportResult, export_notebooks
 
@@ -107,7 +106,7 @@ def export_command(
     project: Path | None,
 ) -> None:
     """Write the module and tests of each NOTEBOOK (default: all of the project's)."""
-    config = load_config(project or (notebooks[0] if notebooks else Path.cwd()))
+    config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
     result = export_notebooks(
         config, notebooks, check=check, force=force, fix_ids=fix_ids
     )

@@ -23,8 +23,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from nbprod.cli import err, json_option, main, out
-from nbprod.config import ProjectConfig, default_jobs, find_project_root, load_config
+from nbprod.cli import err, json_option, load_project, main, out
+from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
@@ -199,8 +199,8 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     if notebook is not None:
         root = find_project_root(notebook)
         if root is not None:
-            return load_config(root)
-    return load_config(Path.cwd())
+            return load_project(root)
+    return load_project(Path.cwd())
 
 
 def _check_kernel(kernel: str | None) -> None:
