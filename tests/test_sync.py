@@ -532,3 +532,79 @@ def test_export_and_push_suggest_sync(project: Path) -> None:
     assert result.exit_code == 1
     assert "with a sync (`nbprod sync`)" in result.output
     assert "--force" in result.output
+
+
+# -- the server route ----------------------------------------------------------
+
+
+@pytest.fixture
+def served(jp_root_dir: Path) -> Path:
+    """A project in the server's root, written before the server starts."""
+    (jp_root_dir / "pyproject.toml").write_text(PYPROJECT)
+    return jp_root_dir
+
+
+@pytest.fixture
+def jp_server_config(served: Path) -> dict:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"nbprod": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        }
+    }
+
+
+async def post_sync(jp_fetch, body: dict) -> tuple[int, dict]:
+    from tornado.httpclient import HTTPClientError
+
+    try:
+        response = await jp_fetch(
+            "nbprod",
+            "api",
+            "notebooks",
+            "notebooks/nb.ipynb",
+            "sync",
+            method="POST",
+            body=json.dumps(body),
+        )
+    except HTTPClientError as exc:
+        assert exc.response is not None
+        return exc.code, json.loads(exc.response.body)
+    return response.code, json.loads(response.body)
+
+
+async def test_the_server_route_checks_syncs_and_answers_409_on_conflicts(
+    jp_fetch, served: Path
+) -> None:
+    root = served
+    notebook = write_notebook(
+        root, "nb.ipynb", [code("def f(x):\n    return x + 1", "export")]
+    )
+    assert cli(root, "export").exit_code == 0
+    module = root / "src/shop/nb.py"
+    edit(module, "return x + 1", "return x + 2")
+
+    status, data = await post_sync(jp_fetch, {"check": True})
+    assert status == 200 and data["check"] is True and data["ok"] is False
+    [change] = data["notebooks"][0]["changes"]
+    assert change["action"] == "update" and "+    return x + 2" in change["diff"]
+    assert source(cells_of(notebook)[0]) == "def f(x):\n    return x + 1"
+
+    nb = nbformat.read(notebook, 4)
+    nb.cells[0].source = "def f(x):\n    return x + 3"
+    nbformat.write(nb, notebook)
+    status, data = await post_sync(jp_fetch, {})
+    assert status == 409
+    assert data["error"]["type"] == "sync_conflict"
+    [conflict] = data["notebooks"][0]["conflicts"]
+    assert conflict["first_line"] == "def f(x):"
+    assert "+    return x + 3" in conflict["notebook_diff"]
+
+    status, data = await post_sync(jp_fetch, {"prefer": "module"})
+    assert status == 200 and data["ok"] is True
+    assert data["notebooks"][0]["status"] == "synced"
+    assert source(cells_of(notebook)[0]) == "def f(x):\n    return x + 2"
+    assert_clean_export(root)
+
+    status, data = await post_sync(jp_fetch, {"prefer": "both"})
+    assert status == 400 and "'prefer' must be" in data["error"]["message"]
