@@ -530,8 +530,8 @@ def test_export_and_push_suggest_sync(project: Path) -> None:
     write_notebook(project, "nb.ipynb", [code("A = 1\nB = 1", "export")])
     result = cli(project, "export")
     assert result.exit_code == 1
-    assert "with a sync (`nbprod sync`)" in result.output
-    assert "--force" in result.output
+    assert "pull the edits into the notebook with a sync" in result.output
+    assert "try: `nbprod sync` or `nbprod export --force`" in result.output
 
 
 # -- the server route ----------------------------------------------------------

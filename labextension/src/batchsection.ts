@@ -6,21 +6,13 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import {
-  BatchReply,
-  batchProgress,
-  defaultText,
-  FINISHED,
-  formatDuration,
-  formatValue,
-  metricNames,
-  Parameter,
-  parseBatchReply
-} from './api';
-import { NbprodContext, NotebookSection, notebookPath, openFile } from './context';
-import { badge, button, fill, h, poll, section } from './dom';
+import { BatchRequest, notifyError } from './client';
+import { batchJobs, NbprodContext, NotebookSection, notebookPath, openFile } from './context';
+import { badge, button, fill, h, poll, section, working } from './dom';
+import { defaultText } from './form';
+import { batchProgress, formatDuration, formatValue, metricNames } from './format';
 import { expandGrid, Grid, gridFromRows, GridError, parseGridYaml, RunsGrid } from './grid';
-import { notifyError, postApi, requestApi } from './request';
+import { BatchReply, Parameter } from './wire';
 
 type Mode = 'grid' | 'yaml';
 
@@ -36,7 +28,7 @@ export class BatchSection extends Widget implements NotebookSection {
       type: 'number',
       min: '1',
       step: '1',
-      value: String(ctx.settings.batchJobs),
+      value: String(batchJobs(ctx)),
       className: 'jp-mod-styled jp-nbprod-input jp-nbprod-jobs',
       id: 'jp-nbprod-jobs',
       oninput: () => (this.jobsTouched = true)
@@ -69,27 +61,62 @@ export class BatchSection extends Widget implements NotebookSection {
       this.progressNode,
       this.resultsNode
     );
+    ctx.parametersChanged.connect(this.onParameters, this);
+    ctx.infoChanged.connect(this.onInfo, this);
     this.render();
   }
 
   dispose(): void {
     this.stopPoll?.();
+    this.ctx.parametersChanged.disconnect(this.onParameters, this);
+    this.ctx.infoChanged.disconnect(this.onInfo, this);
     super.dispose();
   }
 
   setNotebook(panel: NotebookPanel | null): void {
+    if (panel === this.panel) {
+      return;
+    }
     this.panel = panel;
     if (!this.jobsTouched) {
-      // the settings may have loaded since the panel was made
-      this.jobsInput.value = String(this.ctx.settings.batchJobs);
+      // the settings (or the server's default) may have arrived since the panel was made
+      this.jobsInput.value = String(batchJobs(this.ctx));
     }
-    this.startButton.disabled = !panel;
+    // another notebook: a fresh form, and not the last notebook's batch
+    this.stopPoll?.();
+    this.stopPoll = null;
+    this.running = false;
+    this.current = null;
+    this.cancelButton.hidden = true;
+    fill(this.progressNode);
+    fill(this.resultsNode);
+    this.parameters = [];
+    this.rows = {};
+    this.yaml = '';
+    this.loading = !!panel;
+    this.render();
+  }
+
+  private onInfo(): void {
+    if (!this.jobsTouched) {
+      this.jobsInput.value = String(batchJobs(this.ctx));
+    }
+  }
+
+  private onParameters(_: unknown, change: { panel: NotebookPanel | null; parameters: Parameter[] }): void {
+    if (change.panel !== this.panel) {
+      return;
+    }
+    this.loading = false;
+    this.setParameters(change.parameters);
   }
 
   /** The notebook's parameters changed: rebuild the grid rows. */
-  setParameters(parameters: Parameter[]): void {
+  private setParameters(parameters: Parameter[]): void {
     const names = parameters.map(p => p.name).join('\0');
     if (names === this.parameters.map(p => p.name).join('\0') && this.parameters.length) {
+      this.parameters = parameters;
+      this.render();
       return;
     }
     this.parameters = parameters;
@@ -150,7 +177,11 @@ export class BatchSection extends Widget implements NotebookSection {
                 )
               )
             )
-          : h('p', { className: 'jp-nbprod-empty' }, 'The notebook has no parameters: use YAML with a runs list, or tag a parameters cell.')
+          : this.loading
+            ? h('p', { className: 'jp-nbprod-loading' }, 'Reading the parameters cell…')
+            : this.panel
+              ? h('p', { className: 'jp-nbprod-empty' }, 'The notebook has no parameters: use YAML with a runs list, or tag a parameters cell.')
+              : h('p', { className: 'jp-nbprod-empty' }, 'Open a notebook to run a batch of it.')
       );
     } else {
       fill(
@@ -224,24 +255,28 @@ export class BatchSection extends Widget implements NotebookSection {
       await panel.context.save();
     }
     const jobs = Math.max(1, parseInt(this.jobsInput.value, 10) || 1);
-    const body: Record<string, unknown> = { notebook: notebookPath(panel), jobs };
+    const body: BatchRequest = { notebook: notebookPath(panel), jobs };
     if ('runs' in grid) {
       body.runs = (grid as RunsGrid).runs;
     } else {
-      body.grid = grid;
+      body.grid = grid as Grid;
     }
     this.stopPoll?.();
     this.running = true;
     this.updateCount();
+    fill(this.resultsNode);
+    fill(this.progressNode);
+    const stop = working(this.progressNode, 'starting the batch…');
     try {
-      const reply = parseBatchReply(await postApi('batches', body));
+      const reply = await this.ctx.client.startBatch(body);
+      stop();
       this.ctx.runsChanged.emit();
       this.display(reply);
       const id = reply.batch.id;
       this.cancelButton.hidden = false;
       this.stopPoll = poll(
         async () => {
-          const current = parseBatchReply(await requestApi(`batches/${encodeURIComponent(id)}`));
+          const current = await this.ctx.client.batch(id);
           this.display(current);
           const done = batchProgress(current.batch).finished;
           if (done) {
@@ -256,6 +291,7 @@ export class BatchSection extends Widget implements NotebookSection {
         }
       );
     } catch (err) {
+      stop();
       this.running = false;
       this.updateCount();
       notifyError('Batch failed to start', err);
@@ -275,7 +311,7 @@ export class BatchSection extends Widget implements NotebookSection {
       return;
     }
     try {
-      await requestApi(`batches/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      await this.ctx.client.cancelBatch(id);
     } catch (error) {
       notifyError('Cannot cancel the batch', error);
     }
@@ -334,7 +370,7 @@ export class BatchSection extends Widget implements NotebookSection {
                   h(
                     'td',
                     {},
-                    FINISHED.includes(run.status) && run.output_file
+                    run.terminal && run.output_file
                       ? h(
                           'a',
                           {
@@ -365,6 +401,7 @@ export class BatchSection extends Widget implements NotebookSection {
   private yaml = '';
   private mode: Mode = 'grid';
   private running = false;
+  private loading = false;
   private jobsTouched = false;
   private current: BatchReply | null = null;
   private stopPoll: (() => void) | null = null;

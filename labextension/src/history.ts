@@ -14,10 +14,11 @@ import {
   Tooltip
 } from 'chart.js';
 
-import { chartPoints, formatDuration, formatValue, metricNames, parseRunList, RunRecord } from './api';
+import { notifyError } from './client';
 import { NbprodContext, openFile } from './context';
 import { badge, button, fill, h } from './dom';
-import { notifyError, requestApi } from './request';
+import { chartPoints, formatDuration, formatValue, metricNames } from './format';
+import { RunRecord } from './wire';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 
@@ -117,8 +118,8 @@ export class HistoryView extends Widget {
         limit: 500
       };
       const [list, all] = await Promise.all([
-        requestApi('runs', {}, query).then(parseRunList),
-        requestApi('runs', {}, { limit: 500 }).then(parseRunList)
+        this.ctx.client.runs(query),
+        this.ctx.client.runs({ limit: 500 })
       ]);
       if (seq !== this.sequence) {
         return;

@@ -12,6 +12,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Signal } from '@lumino/signaling';
 
 import { activateCellRoles } from './cellroles';
+import { NbprodClient } from './client';
 import { DEFAULT_SETTINGS, NbprodContext, NbprodSettings } from './context';
 import { HistoryView } from './history';
 import { nbprodIcon, PANEL_ID, ProductionPanel } from './panel';
@@ -34,7 +35,7 @@ function readSettings(settings: ISettingRegistry.ISettings, target: NbprodSettin
   target.exportOnSave = get('exportOnSave');
   target.previewDelay = Math.max(0, get('previewDelay'));
   target.pollInterval = Math.max(200, get('pollInterval'));
-  target.batchJobs = Math.max(1, get('batchJobs'));
+  target.batchJobs = Math.max(0, get('batchJobs'));
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -63,9 +64,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       editorServices,
       fileBrowser,
       settings: { ...DEFAULT_SETTINGS },
+      client: new NbprodClient(),
+      info: null,
+      infoChanged: new Signal({}),
       runsChanged: new Signal<object, void>({}),
-      themeChanged
+      themeChanged,
+      planChanged: new Signal({}),
+      parametersChanged: new Signal({}),
+      exported: new Signal<object, void>({}),
+      compareRequested: new Signal({})
     };
+    ctx.client
+      .info()
+      .then(info => {
+        ctx.info = info;
+        ctx.infoChanged.emit(info);
+      })
+      .catch(reason => console.warn('nbprod: the server did not say its defaults', reason));
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)

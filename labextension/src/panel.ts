@@ -50,7 +50,6 @@ export class ProductionPanel extends Panel {
     this.runSection = new RunSection(ctx);
     this.batchSection = new BatchSection(ctx);
     this.shipSection = new ShipSection(ctx);
-    this.runSection.onParameters = parameters => this.batchSection.setParameters(parameters);
     for (const widget of [header, this.exportSection, this.runSection, this.batchSection, this.shipSection]) {
       this.addWidget(widget);
     }
@@ -64,18 +63,28 @@ export class ProductionPanel extends Panel {
     if (panel === this.current) {
       return;
     }
+    // what was connected for the last notebook is let go before the next one
+    this.current?.disposed.disconnect(this.onDisposed, this);
     this.current = panel;
     this.notebookLabel.textContent = panel ? panel.context.path : 'no notebook open';
     this.notebookLabel.title = this.notebookLabel.textContent;
-    panel?.disposed.connect(() => {
-      if (this.current === panel) {
-        this.current = null;
-        this.follow();
-      }
-    });
+    panel?.disposed.connect(this.onDisposed, this);
     for (const part of [this.exportSection, this.runSection, this.batchSection, this.shipSection]) {
       part.setNotebook(panel);
     }
+  }
+
+  private onDisposed(panel: NotebookPanel): void {
+    if (this.current === panel) {
+      this.current = null;
+      this.follow();
+    }
+  }
+
+  dispose(): void {
+    this.tracker.currentChanged.disconnect(this.follow, this);
+    this.current?.disposed.disconnect(this.onDisposed, this);
+    super.dispose();
   }
 
   /** The export part (commands use it). */

@@ -7,21 +7,12 @@ import { Notification } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import {
-  findingWhere,
-  formatDuration,
-  GitStatus,
-  Job,
-  jobFinished,
-  jobGateReport,
-  parseGitStatus,
-  parseJob,
-  parsePushResult,
-  problemFindings
-} from './api';
+import { errorText, notifyError } from './client';
 import { NbprodContext, NotebookSection } from './context';
 import { badge, button, fill, h, poll, section } from './dom';
-import { errorText, notifyError, postApi, requestApi } from './request';
+import { findingWhere, formatDuration, problemFindings } from './format';
+import { jobGateReport, obj, parsePushResult } from './parse';
+import { GitStatus, Job } from './wire';
 
 export class ShipSection extends Widget implements NotebookSection {
   constructor(private ctx: NbprodContext) {
@@ -66,7 +57,7 @@ export class ShipSection extends Widget implements NotebookSection {
 
   async loadGit(): Promise<void> {
     try {
-      this.git = parseGitStatus(await requestApi('git/status'));
+      this.git = await this.ctx.client.gitStatus();
       this.gitError = '';
     } catch (error) {
       this.git = null;
@@ -106,13 +97,13 @@ export class ShipSection extends Widget implements NotebookSection {
     this.setBusy(true);
     fill(this.jobNode, h('span', { className: 'jp-nbprod-empty' }, 'starting…'));
     try {
-      const job = parseJob(await postApi(kind, kind === 'push' ? { message } : {}));
+      const job = kind === 'push' ? await this.ctx.client.startPush(message, false) : await this.ctx.client.startGate(true);
       this.display(job);
       this.stopPoll = poll(
         async () => {
-          const current = parseJob(await requestApi(`jobs/${encodeURIComponent(job.id)}`));
+          const current = await this.ctx.client.job(job.id);
           this.display(current);
-          const done = jobFinished(current);
+          const done = current.terminal;
           if (done) {
             this.setBusy(false);
             void this.loadGit();
@@ -139,7 +130,7 @@ export class ShipSection extends Widget implements NotebookSection {
 
   private display(job: Job): void {
     const report = jobGateReport(job);
-    const finished = jobFinished(job);
+    const finished = job.terminal;
     const steps = job.steps.length
       ? job.steps.map(step => ({ ...step, duration: report?.steps.find(s => s.name === step.name)?.duration ?? null }))
       : (report?.steps ?? []);
@@ -231,8 +222,4 @@ export class ShipSection extends Widget implements NotebookSection {
   private pushButton: HTMLButtonElement;
   private checkButton: HTMLButtonElement;
   private jobNode: HTMLElement;
-}
-
-function obj(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }

@@ -11,7 +11,9 @@ from __future__ import annotations
 # First, before anything imports jsonschema: spares every command ~1.4 s of CPU.
 import nbprod.run.startup  # noqa: F401  # isort: skip
 
-from typing import Any
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -25,12 +27,59 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: how the command line offers the remedies that core errors name
+#: (:attr:`NbprodError.actions`); the JupyterLab panel shows buttons for them
+CLI_ACTIONS = {
+    "export": "nbprod export",
+    "force_export": "nbprod export --force",
+    "sync": "nbprod sync",
+    "init": "nbprod init",
+}
+#: ``ctx.meta`` key set by ``--json``: errors are then printed as JSON too
+_JSON_MODE = "nbprod.json"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(help_text: str = "Print the result as JSON.") -> Callable[[F], F]:
+    """The ``--json`` flag of every command (the value arrives as ``as_json``).
+
+    It also tells the error handler of :class:`NbprodGroup` to print an error
+    as ``{"ok": false, "error": {...}}`` on stdout, the same for every command.
+    """
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[_JSON_MODE] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=remember,
+        help=help_text,
+    )
+
+
 def fail(exc: NbprodError) -> None:
-    """Print an error as one line (plus its hint) on stderr."""
+    """Print an error as one line (plus its hint and the commands that fix it) on stderr."""
     where = f"{exc.location}: " if exc.location else ""
     err.print(f"[bold red]error:[/] {escape(where + exc.message)}")
     if exc.hint:
         err.print(f"  hint: {exc.hint}", markup=False)
+    commands = [CLI_ACTIONS[action] for action in exc.actions if action in CLI_ACTIONS]
+    if commands:
+        err.print("  try: " + " or ".join(f"`{c}`" for c in commands), markup=False)
+
+
+def report_error(exc: NbprodError) -> None:
+    """Print an error the way the running command prints its results."""
+    if click.get_current_context().meta.get(_JSON_MODE):
+        click.echo(json.dumps({"ok": False, "error": exc.to_dict()}, indent=2))
+    else:
+        fail(exc)
 
 
 class NbprodGroup(click.Group):
@@ -40,7 +89,7 @@ class NbprodGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NbprodError as exc:
-            fail(exc)
+            report_error(exc)
             ctx.exit(exc.exit_code)
 
 

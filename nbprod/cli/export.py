@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, main, out
+from nbprod.cli import err, fail, json_option, main, out
 from nbprod.config import load_config
 from nbprod.errors import Problem
 from nbprod.export import ExportResult, export_notebooks
@@ -92,7 +92,7 @@ def render_report(result: ExportResult) -> None:
     is_flag=True,
     help="Give cells without an id one (re-saves the notebook).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),

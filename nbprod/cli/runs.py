@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from nbprod.cli import err, main, out
+from nbprod.cli import err, json_option, main, out
 from nbprod.config import ProjectConfig, default_jobs, find_project_root, load_config
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
@@ -105,9 +105,7 @@ def _parameter_options(function: Any) -> Any:
 
 
 def _common_options(function: Any) -> Any:
-    function = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(
-        function
-    )
+    function = json_option("Print JSON.")(function)
     function = click.option(
         "--kernel", metavar="NAME", help="Kernel to run in (default: the notebook's)."
     )(function)
@@ -493,7 +491,7 @@ def batch_command(
     "--status", type=click.Choice(RUN_STATUSES), help="Only runs with this status."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 def runs_command(
     run_id: str | None,
     notebook: str | None,

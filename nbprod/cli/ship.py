@@ -10,9 +10,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from nbprod.cli import err, fail, main, out
+from nbprod.cli import err, json_option, main, out
 from nbprod.config import load_config
-from nbprod.errors import GateFailedError, NbprodError, PushRejectedError
+from nbprod.errors import GateFailedError, PushRejectedError
 from nbprod.gate import GateReport, StepResult, gate_steps, run_gate
 
 _STATUS = {"passed": "green", "failed": "bold red", "skipped": "dim"}
@@ -107,7 +107,7 @@ _project_option = click.option(
     metavar="STEP",
     help="Do not run this step (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @_project_option
 def check_command(
     only: tuple[str, ...], skip: tuple[str, ...], as_json: bool, project: Path | None
@@ -143,7 +143,7 @@ def check_command(
     is_flag=True,
     help="Show what would be committed and pushed; change nothing.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option()
 @_project_option
 def push_command(
     message: str,
@@ -160,7 +160,6 @@ def push_command(
     """
     from nbprod.ship.push import push_project
 
-    ctx = click.get_current_context()
     config = load_config(project or Path.cwd())
     try:
         result = push_project(
@@ -173,18 +172,10 @@ def push_command(
             on_progress=None if as_json else _on_progress,
         )
     except (GateFailedError, PushRejectedError) as exc:
-        if as_json:
-            out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        else:
-            if exc.report is not None:
-                render_gate(exc.report)
-            fail(exc)
-        ctx.exit(exc.exit_code)
-    except NbprodError as exc:
-        if not as_json:
-            raise
-        out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        ctx.exit(exc.exit_code)
+        # the gate's table first, then the one-line error (the group prints JSON)
+        if not as_json and exc.report is not None:
+            render_gate(exc.report)
+        raise
     if as_json:
         out.print_json(json.dumps({"ok": True, **result.to_dict()}))
         return
@@ -246,7 +237,7 @@ _INIT_STYLE = {
 @click.option(
     "--package", help="Import name of the package (default: from the project's name)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@json_option("Print what was done as JSON.")
 def init_command(folder: Path, package: str | None, as_json: bool) -> None:
     """Set FOLDER (default: here) up: config, package, tests, git filter, hook, CI file.
 

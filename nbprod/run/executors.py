@@ -175,7 +175,7 @@ class DaskExecutor(Executor):
         if scheduler is None:
             raise ExecutorError(
                 "the dask executor needs a scheduler address",
-                hint="pass --scheduler tcp://host:8786",
+                hint="give the address of a Dask scheduler, e.g. tcp://host:8786",
             )
         self._own_client = not isinstance(scheduler, Client)
         if self._own_client:

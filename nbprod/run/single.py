@@ -20,6 +20,7 @@ from nbprod.config import ProjectConfig
 from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
 from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
+from nbprod.notebook.cells import skip_unevaluated
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
 from nbprod.run.params import prepare_parameters
@@ -90,6 +91,8 @@ def load_prepared(
         raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
     nb = read_notebook(path)
     prepared, typed = prepare_parameters(nb, parameters, config.relpath(path))
+    # nbdev's `#| eval: false` cells never run outside an editor (nor in smoke runs)
+    skip_unevaluated(prepared)
     return path, prepared, typed
 
 

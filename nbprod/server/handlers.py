@@ -29,6 +29,7 @@ from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
 from nbprod.server.sync_handlers import SyncHandler
+from nbprod.server.ui_handlers import InfoHandler
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -398,4 +399,5 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
+        (rf"{API}/info", InfoHandler),
     ]
