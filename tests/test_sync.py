@@ -324,7 +324,7 @@ def test_a_deleted_block_needs_allow_delete(project: Path) -> None:
     assert result.exit_code == 1
     assert "the block of cell 4" in result.output
     assert "def _scale(x):" in result.output
-    assert "--allow-delete" in result.output
+    assert "try: `nbprod sync --allow-delete`" in result.output
     assert snapshot(notebook, core) == files
 
     result = cli(project, "sync", "--allow-delete")
@@ -375,7 +375,9 @@ def test_a_conflict_is_refused_with_both_sides(project: Path) -> None:
     assert "+    return x + 2" in result.output  # the module's side
     assert "+    return x + 3" in result.output  # the notebook's side
     assert "-    return x + 1" in result.output
-    assert "--prefer module or --prefer notebook" in result.output
+    assert "try: `nbprod sync --prefer module` or `nbprod sync --prefer notebook`" in (
+        result.output
+    )
     assert snapshot(notebook, module) == files
     data = json.loads(cli(project, "sync", "--json").output)
     assert data["ok"] is False

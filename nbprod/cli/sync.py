@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, main, out
+from nbprod.cli import err, fail, json_option, main, out
 from nbprod.config import load_config
 from nbprod.export.sync import NotebookSync, SyncResult, sync_notebooks
 
@@ -103,7 +103,7 @@ def render_sync(result: SyncResult) -> None:
     is_flag=True,
     help="A block deleted from a generated file takes its cell's export role away.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
