@@ -35,6 +35,9 @@ CLI_ACTIONS = {
     "export": "nbprod export",
     "force_export": "nbprod export --force",
     "sync": "nbprod sync",
+    "prefer_module": "nbprod sync --prefer module",
+    "prefer_notebook": "nbprod sync --prefer notebook",
+    "allow_delete": "nbprod sync --allow-delete",
     "init": "nbprod init",
 }
 #: ``ctx.meta`` key set by ``--json``: errors are then printed as JSON too
