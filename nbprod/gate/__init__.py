@@ -6,6 +6,8 @@ passed.
 """
 
 from nbprod.gate import steps as _steps  # noqa: F401  (registers the built-in steps)
+from nbprod.gate import deps as _deps  # noqa: F401,I001  (registers deps, before lint)
+from nbprod.gate import package as _package  # noqa: F401,I001  (registers package, opt-in)
 from nbprod.gate.registry import GateContext, GateSteps, gate_steps
 from nbprod.gate.report import Finding, GateReport, StepResult
 from nbprod.gate.runner import require_project, run_gate
