@@ -77,7 +77,9 @@ def deps_command(add: bool, dry_run: bool, as_json: bool, project: Path | None) 
     result, report = add_dependencies(config, dry_run=dry_run)
     if as_json:
         out.print_json(
-            json.dumps({**result.to_dict(), "dry_run": dry_run, "report": report.to_dict()})
+            json.dumps(
+                {**result.to_dict(), "dry_run": dry_run, "report": report.to_dict()}
+            )
         )
         ctx.exit(1 if result.unresolved else 0)
     verb = "Would add" if dry_run else "Added"

@@ -40,6 +40,9 @@ from nbprod.errors import ConfigError, NbprodError
 from nbprod.export import find_notebooks, plan_notebook
 from nbprod.export.render import HEADER_MARK
 from nbprod.files import write_atomic
+
+# the built-in steps are registered first, so deps can go before lint
+from nbprod.gate import steps  # noqa: F401
 from nbprod.gate.registry import GateContext, gate_steps
 from nbprod.gate.report import FAILED, PASSED, SKIPPED, Finding, StepResult
 from nbprod.notebook.cells import Role, classify_cells
@@ -161,8 +164,9 @@ class DepsReport:
     has_project : bool
         False when it has no ``[project]`` table: the package cannot be installed.
     problems : list of str
-        Other reasons the metadata cannot be installed or checked (no version,
-        dynamic dependencies).
+        Other reasons the metadata cannot be checked (dynamic dependencies).
+    warnings : list of str
+        Gaps that stop a build but not the check (no name or version).
     declared : list of str
         ``[project].dependencies``, as written.
     test_group : str or None
@@ -180,6 +184,7 @@ class DepsReport:
     pyproject: str
     has_project: bool = True
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     declared: list[str] = field(default_factory=list)
     test_group: str | None = None
     test_declared: list[str] = field(default_factory=list)
@@ -214,6 +219,16 @@ class DepsReport:
             )
         for problem in self.problems:
             found.append(Finding(problem, path=self.pyproject, code="deps"))
+        for warning in self.warnings:
+            found.append(
+                Finding(
+                    warning,
+                    path=self.pyproject,
+                    code="deps",
+                    severity="warning",
+                    hint="add it to [project] (the package step fails without it)",
+                )
+            )
         for item in self.missing:
             found.append(_missing_finding(item, self))
         for requirement in self.unused:
@@ -237,6 +252,7 @@ class DepsReport:
             "pyproject": self.pyproject,
             "has_project": self.has_project,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
             "declared": list(self.declared),
             "test_group": self.test_group,
             "test_declared": list(self.test_declared),
@@ -302,7 +318,9 @@ def _optional_handlers(node: ast.Try) -> bool:
     for handler in node.handlers:
         if handler.type is None:
             return True
-        names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        names = (
+            handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        )
         if any(isinstance(n, ast.Name) and n.id in _OPTIONAL_ERRORS for n in names):
             return True
     return False
@@ -349,7 +367,9 @@ _TRY_STAR: tuple[type, ...] = (ast.TryStar,) if hasattr(ast, "TryStar") else ()
 @lru_cache(maxsize=1)
 def _distributions() -> dict[str, list[str]]:
     # a few hundred milliseconds on a big environment: read once per process
-    return {k: list(dict.fromkeys(v)) for k, v in metadata.packages_distributions().items()}
+    return {
+        k: list(dict.fromkeys(v)) for k, v in metadata.packages_distributions().items()
+    }
 
 
 def distributions_of(name: str) -> list[str]:
@@ -486,9 +506,9 @@ class _Scanner:
         if chunk is not None:
             candidates = [e for e in candidates if e[0] == chunk] or candidates
         shipped = [e for e in candidates if e[1] is not Role.NONE]
-        pick = (shipped or candidates or [None])[0]
-        if pick is None:
+        if not (shipped or candidates):
             return notebook, (chunk + 1 if chunk is not None else None), None
+        pick = (shipped or candidates)[0]
         return notebook, pick[0] + 1, pick[3]
 
     def sites(self) -> list[ImportSite]:
@@ -592,7 +612,7 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
     if report.has_project:
         for key in ("name", "version"):
             if key not in project and key not in dynamic:
-                report.problems.append(
+                report.warnings.append(
                     f"[project] has no {key}: the package cannot be built or installed"
                 )
     runtime = _requirements(project.get("dependencies", []), "[project].dependencies")
@@ -612,20 +632,22 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
     missing: dict[tuple[str, str], MissingDependency] = {}
     for site in report.imports:
         dists = distributions_of(site.name)
-        candidates = [canonicalize_name(d) for d in dists] or [canonicalize_name(site.name)]
+        candidates = [canonicalize_name(d) for d in dists] or [
+            canonicalize_name(site.name)
+        ]
         declared = runtime_names if site.scope == RUNTIME else test_names
         if any(c in declared for c in candidates):
             continue
-        key = (site.name, site.scope)
-        if key not in missing:
+        which = (site.name, site.scope)
+        if which not in missing:
             distribution = dists[0] if dists else None
-            missing[key] = MissingDependency(
+            missing[which] = MissingDependency(
                 site.name,
                 distribution,
                 installed_version(distribution) if distribution else None,
                 site.scope,
             )
-        missing[key].sites.append(site)
+        missing[which].sites.append(site)
     # a test import of what the package also needs is fixed by the runtime entry
     runtime_missing = {name for name, scope in missing if scope == RUNTIME}
     report.missing = [
@@ -635,9 +657,7 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
     ]
     imported = {site.name for site in report.imports}
     report.unused = [
-        str(r)
-        for r in runtime
-        if _applies(r) and not (imports_of(r.name) & imported)
+        str(r) for r in runtime if _applies(r) and not (imports_of(r.name) & imported)
     ]
     return report
 
@@ -745,12 +765,16 @@ def _insert_project(text: str, name: str, requirements: list[str]) -> str:
     """Put a minimal ``[project]`` after the file's leading comments (text kept as is)."""
     lines = text.splitlines(keepends=True)
     head = 0
-    while head < len(lines) and (not lines[head].strip() or lines[head].startswith("#")):
+    while head < len(lines) and (
+        not lines[head].strip() or lines[head].startswith("#")
+    ):
         head += 1
     before = "".join(lines[:head])
     if before and not before.endswith("\n\n"):
         before += "\n" if before.endswith("\n") else "\n\n"
-    return before + project_table_text(name, requirements) + "\n" + "".join(lines[head:])
+    return (
+        before + project_table_text(name, requirements) + "\n" + "".join(lines[head:])
+    )
 
 
 def add_missing(text: str, report: DepsReport, project_name: str) -> AddResult:
@@ -764,25 +788,30 @@ def add_missing(text: str, report: DepsReport, project_name: str) -> AddResult:
     resolvable = [m for m in report.missing if m.requirement]
     result.unresolved = [m for m in report.missing if not m.requirement]
     runtime = list(
-        dict.fromkeys(m.requirement for m in resolvable if m.scope == RUNTIME)
+        dict.fromkeys(
+            r for m in resolvable if m.scope == RUNTIME and (r := m.requirement)
+        )
     )
-    tests = list(dict.fromkeys(m.requirement for m in resolvable if m.scope == TEST))
+    tests = list(
+        dict.fromkeys(r for m in resolvable if m.scope == TEST and (r := m.requirement))
+    )
     if not report.has_project:
-        text = _insert_project(text, project_name, runtime)  # type: ignore[arg-type]
+        text = _insert_project(text, project_name, runtime)
         result.created_project = True
-        result.added = runtime  # type: ignore[assignment]
+        result.added = runtime
         runtime = []
     doc = tomlkit.parse(text)
     project: Any = doc["project"]
     if runtime:
         if "dependencies" not in project:
             project["dependencies"] = tomlkit.array()
-        _append(project["dependencies"], runtime)  # type: ignore[arg-type]
-        result.added = runtime  # type: ignore[assignment]
+        _append(project["dependencies"], runtime)
+        result.added = runtime
     if tests:
         kind, name, _ = _test_group(doc.unwrap())
         if kind == "dependency-groups":
-            _append(doc["dependency-groups"][name], tests)  # type: ignore[index]
+            groups: Any = doc["dependency-groups"]
+            _append(groups[name], tests)
         elif kind == "optional-dependencies":
             _append(project["optional-dependencies"][name], tests)
         else:
@@ -795,13 +824,15 @@ def add_missing(text: str, report: DepsReport, project_name: str) -> AddResult:
                 group[DEFAULT_TEST_GROUP] = array
                 group.add(tomlkit.nl())
                 project["optional-dependencies"] = group
-        result.added_tests = tests  # type: ignore[assignment]
+        result.added_tests = tests
     result.text = tomlkit.dumps(doc)
     result.changed = bool(result.added or result.added_tests or result.created_project)
     return result
 
 
-def add_dependencies(config: ProjectConfig, *, dry_run: bool = False) -> tuple[AddResult, DepsReport]:
+def add_dependencies(
+    config: ProjectConfig, *, dry_run: bool = False
+) -> tuple[AddResult, DepsReport]:
     """Write the distributions the shipped code imports but the project lacks into pyproject.toml.
 
     Parameters

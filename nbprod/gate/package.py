@@ -124,9 +124,7 @@ def _copy_tree(config: ProjectConfig, target: Path) -> None:
         return [
             n
             for n in names
-            if n in _NOT_COPIED
-            or n.endswith(".egg-info")
-            or (here and n in skip)
+            if n in _NOT_COPIED or n.endswith(".egg-info") or (here and n in skip)
         ]
 
     shutil.copytree(config.root, target, ignore=ignore, symlinks=True)
@@ -167,9 +165,7 @@ def build_wheel(config: ProjectConfig, out: Path) -> Path:
 def wheel_requirements(wheel: Path) -> tuple[str, list[str], list[str]]:
     """``(name, runtime requirements, test-extra requirements)`` from a wheel's METADATA."""
     with zipfile.ZipFile(wheel) as archive:
-        meta = next(
-            n for n in archive.namelist() if n.endswith(".dist-info/METADATA")
-        )
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         message = email.parser.Parser().parsestr(archive.read(meta).decode("utf-8"))
     from packaging.requirements import Requirement
 
@@ -237,7 +233,7 @@ def ensure_venv(
     tuple of (Path, bool)
         The environment, and whether it was reused.
     """
-    wanted = sorted(set(requirements)) + ["pytest"]
+    wanted = [*sorted(set(requirements)), "pytest"]
     key = json.dumps([sys.version_info[:2], wanted, _uv() is not None])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     folder = config.state_dir / VENVS
@@ -262,8 +258,7 @@ def ensure_venv(
         if run.returncode:
             raise _StepFailure(
                 Finding(
-                    "the declared dependencies do not install: "
-                    + tail(run.output, 6),
+                    "the declared dependencies do not install: " + tail(run.output, 6),
                     path="pyproject.toml",
                     code="package",
                     hint="check the requirements in [project].dependencies "
@@ -328,9 +323,7 @@ def _import_findings(
         if top and top != own:
             dists = distributions_of(top)
             what = dists[0] if dists else top
-            hint = (
-                f"declare {what} in [project].dependencies: run `nbprod deps --add`"
-            )
+            hint = f"declare {what} in [project].dependencies: run `nbprod deps --add`"
             message = (
                 f"`import {module}` fails where the package is installed: "
                 f"{item['error']} (the wheel does not declare {what})"

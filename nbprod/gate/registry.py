@@ -82,7 +82,7 @@ class GateSteps:
         self._steps.pop(name, None)
         if before in self._steps:
             items = list(self._steps.items())
-            at = [n for n, _ in items].index(before)  # type: ignore[arg-type]
+            at = [n for n, _ in items].index(before)
             items.insert(at, (name, step))
             self._steps = dict(items)
         else:
