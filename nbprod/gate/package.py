@@ -236,7 +236,8 @@ def ensure_venv(
     wanted = [*sorted(set(requirements)), "pytest"]
     key = json.dumps([sys.version_info[:2], wanted, _uv() is not None])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder = config.state_dir / VENVS
+    # NBPROD_VENV_CACHE shares the environments between projects (CI caches, tests)
+    folder = Path(os.environ.get("NBPROD_VENV_CACHE") or config.state_dir / VENVS)
     folder.mkdir(parents=True, exist_ok=True)
     venv = folder / digest
     with FileLock(str(folder / f"{digest}.lock")):
