@@ -72,6 +72,8 @@ class GateConfig:
 
     lint: tuple[str, ...] = ("black", "ruff")
     smoke: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: run the ``package`` step (wheel installed in a fresh venv) in every gate
+    package: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,9 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     lint = gate.get("lint", list(GateConfig.lint))
     if not isinstance(lint, list) or not all(isinstance(v, str) for v in lint):
         raise ConfigError("tool.nbprod.gate.lint must be a list of tool names", where)
+    package_step = gate.get("package", False)
+    if not isinstance(package_step, bool):
+        raise ConfigError("tool.nbprod.gate.package must be true or false", where)
     strip = push.get("strip_outputs", True)
     if not isinstance(strip, bool):
         raise ConfigError("tool.nbprod.push.strip_outputs must be true or false", where)
@@ -291,7 +296,7 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         tests=_text(table, "tests", "tests", where),
         runs=_text(table, "runs", "runs", where),
         database=_text(table, "database", DEFAULT_DATABASE, where),
-        gate=GateConfig(lint=tuple(lint), smoke=smoke),
+        gate=GateConfig(lint=tuple(lint), smoke=smoke, package=package_step),
         push=PushConfig(
             remote=_text(push, "remote", "origin", where),
             branch=branch,
