@@ -593,6 +593,7 @@ def _run_unfinished(
             None if chosen.returns_notebooks else output_path,
             timeout,
             kernel,
+            config,
         )
         todo.append((run, spec))
     interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
