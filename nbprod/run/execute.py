@@ -249,13 +249,27 @@ def _run_context() -> contextvars.Context:
     return context
 
 
+def _clean_exit(output: Any) -> bool:
+    # papermill's rule: `sys.exit()`, `sys.exit(0)`, `raise SystemExit` end
+    # the notebook early and successfully; any other exit code is a failure.
+    # (IPython shows SystemExit(None) as "None": exit status 0 too.)
+    return output.get("ename") == "SystemExit" and output.get("evalue") in (
+        "",
+        "0",
+        "None",
+    )
+
+
 def _cell_error(nb: Any) -> RunErrorInfo | None:
     # papermill marks the cell whose CellExecutionError stopped the run
     for index, cell in enumerate(nb.cells):
         if not cell.get("metadata", {}).get("papermill", {}).get("exception"):
             continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and all(_clean_exit(output) for output in errors):
+            return None
+        for output in errors:
+            if not _clean_exit(output):
                 return RunErrorInfo(index, cell.get("id"), output.ename, output.evalue)
         return RunErrorInfo(index, cell.get("id"), "CellExecutionError", "")
     return None
