@@ -77,6 +77,23 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class RunConfig:
+    """Settings of runs (``[tool.nbprod.run]``).
+
+    Attributes
+    ----------
+    warm_kernels : bool
+        Start kernels as forks of a warm template that preloaded the
+        notebook's imports (falls back to a normal start when unsafe).
+    preload : tuple of str
+        Modules the template imports beside the notebook's own imports.
+    """
+
+    warm_kernels: bool = True
+    preload: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PushConfig:
     """Settings of ``nbprod push`` (``[tool.nbprod.push]``)."""
 
@@ -117,6 +134,7 @@ class ProjectConfig:
     database: str = DEFAULT_DATABASE
     gate: GateConfig = field(default_factory=GateConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     #: True when the settings came from a ``[tool.nbprod]`` table
     configured: bool = False
     #: ``from pkg.core import x`` inside the package becomes ``from .core import x``
@@ -282,6 +300,18 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     branch = push.get("branch")
     if branch is not None and not isinstance(branch, str):
         raise ConfigError("tool.nbprod.push.branch must be a string", where)
+    run = _table(table, "run", where)
+    warm_kernels = run.get("warm_kernels", True)
+    if not isinstance(warm_kernels, bool):
+        raise ConfigError("tool.nbprod.run.warm_kernels must be true or false", where)
+    preload = run.get("preload", [])
+    if not isinstance(preload, list) or not all(
+        isinstance(v, str) and all(p.isidentifier() for p in v.split("."))
+        for v in preload
+    ):
+        raise ConfigError(
+            "tool.nbprod.run.preload must be a list of module names", where
+        )
     project_name = data.get("project", {}).get("name", root.name)
     package = _text(table, "package", identifier(str(project_name)), where)
     if not all(part.isidentifier() for part in package.split(".")):
@@ -302,6 +332,7 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
             branch=branch,
             strip_outputs=strip,
         ),
+        run=RunConfig(warm_kernels=warm_kernels, preload=tuple(preload)),
         configured=True,
         relative_imports=_flag(table, "relative_imports", False, where),
     )

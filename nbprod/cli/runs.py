@@ -8,19 +8,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from nbprod.cli import err, json_option, load_project, main, out
@@ -28,6 +19,9 @@ from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 #: exit code of a batch stopped with Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
 EXIT_INTERRUPTED = 130
@@ -298,6 +292,15 @@ class _BatchDisplay:
 
     def __enter__(self) -> _BatchDisplay:
         if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("[bold]batch[/]"),
                 BarColumn(),

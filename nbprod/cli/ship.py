@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -13,7 +13,10 @@ from rich.table import Table
 
 from nbprod.cli import err, json_option, load_project, main, out
 from nbprod.errors import GateFailedError, PushRejectedError
-from nbprod.gate import GateReport, StepResult, gate_steps, run_gate
+
+if TYPE_CHECKING:
+    # imported when a command runs: `nbprod --help` must not pay for the gate
+    from nbprod.gate import GateReport, StepResult
 
 _STATUS = {"passed": "green", "failed": "bold red", "skipped": "dim"}
 _RULE = re.compile(r"^[A-Z]+[0-9]+$")
@@ -76,6 +79,8 @@ def _step_names(
 ) -> tuple[str, ...]:
     # "--only lint,tests" and "--only lint --only tests" both work
     names = tuple(n.strip() for item in value for n in item.split(",") if n.strip())
+    from nbprod.gate import gate_steps
+
     known = gate_steps.names()
     for name in names:
         if name not in known:
@@ -117,6 +122,8 @@ def check_command(
     Exit code 1 when a step fails. The report is kept in the run history.
     """
     config = load_project(project or Path.cwd())
+    from nbprod.gate import run_gate
+
     report = run_gate(
         config, only=only, skip=skip, on_step=_on_step, on_progress=_on_progress
     )

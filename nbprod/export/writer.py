@@ -24,9 +24,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import black
-import nbformat
-
 from nbprod._version import __version__
 from nbprod.config import ProjectConfig, default_jobs
 from nbprod.errors import (
@@ -37,7 +34,7 @@ from nbprod.errors import (
     Problem,
 )
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
-from nbprod.export.render import HEADER_MARK, black_mode
+from nbprod.export.render import HEADER_MARK, black_settings
 from nbprod.files import write_atomic
 from nbprod.locks import project_lock
 from nbprod.notebook.reader import read_notebook
@@ -238,18 +235,30 @@ def _code_fingerprint() -> str:
     return _digest(b"".join(path.read_bytes() for path in sources))
 
 
+@lru_cache(maxsize=1)
+def _black_version() -> str:
+    # not `black.__version__`: importing black (or importlib.metadata) would
+    # cost a no-change export most of its time; black ships this tiny module
+    try:
+        from _black_version import version
+    except ImportError:
+        from importlib.metadata import version as distribution_version
+
+        return distribution_version("black")
+    return str(version)
+
+
 def notebook_key(data: bytes, config: ProjectConfig) -> str:
     """A key for a notebook's export: its bytes and every setting that shapes the files."""
-    mode = black_mode(config.root)
     settings = (
         __version__,
         _code_fingerprint(),
-        black.__version__,
+        _black_version(),
         config.package,
         config.source,
         config.tests,
         config.relative_imports,
-        repr(mode),
+        repr(sorted(black_settings(config.root).items())),
     )
     return _digest(data + repr(settings).encode())
 
@@ -287,6 +296,8 @@ def add_cell_ids(path: Path) -> bool:
     nb.nbformat_minor = max(nb.nbformat_minor, 5)
     for cell in nb.cells:
         cell.setdefault("id", uuid.uuid4().hex[:8])
+    import nbformat
+
     write_atomic(path, nbformat.writes(nb) + "\n")
     return True
 

@@ -608,6 +608,7 @@ def _run_unfinished(
             None if chosen.returns_notebooks else output_path,
             timeout,
             kernel,
+            config,
         )
         todo.append((run, spec))
     with heartbeat(store, owner):

@@ -193,6 +193,10 @@ class DaskExecutor(Executor):
                 ) from None
         else:
             self._client = scheduler
+        with contextlib.suppress(Exception):  # an old or locked-down cluster
+            from nbprod.run.warm import dask_worker_plugin
+
+            self._client.register_plugin(dask_worker_plugin())
         threads = sum(self._client.nthreads().values())
         super().__init__(slots or threads or 1)
         self._futures: list[Any] = []

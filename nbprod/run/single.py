@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nbformat import NotebookNode
 
 from nbprod._version import __version__
-from nbprod.config import ProjectConfig
+from nbprod.config import ProjectConfig, RunConfig
 from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
 from nbprod.history.owner import process_owner
@@ -162,8 +162,10 @@ def make_spec(
     output_path: Path | None,
     timeout: float | None,
     kernel: str | None,
+    config: ProjectConfig | None = None,
 ) -> RunSpec:
-    """Return what a worker needs to execute a run."""
+    """Return what a worker needs to execute a run (warm kernels as ``config`` says)."""
+    run = config.run if config is not None else RunConfig()
     return RunSpec(
         run_id=record.id,
         notebook_json=notebook_json(prepared),
@@ -173,6 +175,8 @@ def make_spec(
         kernel_name=kernel,
         timeout=timeout,
         output_path=str(output_path) if output_path else None,
+        warm=run.warm_kernels,
+        preload=run.preload,
     )
 
 
@@ -291,7 +295,7 @@ def execute_queued_run(
     store.update_run(record)
     if on_start:
         on_start(record)
-    spec = make_spec(record, path, prepared, output_path, timeout, kernel)
+    spec = make_spec(record, path, prepared, output_path, timeout, kernel, config)
     try:
         with heartbeat(store, record.owner):
             outcome = execute_run(spec)
