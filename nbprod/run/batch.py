@@ -32,6 +32,7 @@ from nbprod.history.records import (
     new_id,
     now,
 )
+from nbprod.monitor.hook import monitor_finished_batch, monitor_finished_run
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
 from nbprod.run.params import load_yaml_parameters, prepare_parameters
@@ -231,6 +232,7 @@ def _drive(
     output_paths: dict[str, Path],
     on_progress: Callable[[BatchProgress], None] | None,
     stop: threading.Event | None,
+    on_finished: Callable[[RunRecord], None] | None = None,
 ) -> bool:
     """Execute the runs, recording each as it finishes; return True when interrupted."""
     progress = BatchProgress(total=len(todo))
@@ -256,6 +258,8 @@ def _drive(
             outcome = _error_outcome(record, exc, cancelling)
         apply_outcome(record, outcome, output_paths[record.id])
         store.update_run(record)
+        if on_finished:
+            on_finished(record)
         if record.status == SUCCEEDED:
             progress.succeeded += 1
         elif record.status == FAILED:
@@ -595,5 +599,16 @@ def _run_unfinished(
             kernel,
         )
         todo.append((run, spec))
-    interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
-    return _finish_batch(store, batch_id, interrupted)
+    interrupted = _drive(
+        store,
+        batch,
+        todo,
+        chosen,
+        paths,
+        on_progress,
+        stop,
+        lambda record: monitor_finished_run(config, record, store),
+    )
+    result = _finish_batch(store, batch_id, interrupted)
+    monitor_finished_batch(config, store, batch_id)
+    return result

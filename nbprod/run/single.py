@@ -20,6 +20,7 @@ from nbprod.config import ProjectConfig
 from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
 from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
+from nbprod.monitor.hook import monitor_finished_run
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
 from nbprod.run.params import prepare_parameters
@@ -296,4 +297,5 @@ def execute_queued_run(
         raise
     apply_outcome(record, outcome, output_path)
     store.update_run(record)
+    monitor_finished_run(config, record, store)
     return record
