@@ -34,14 +34,24 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
         "summary",
         "steps",
     }
-    assert [s["name"] for s in report["steps"]] == ["sync", "lint", "tests", "smoke"]
+    assert [s["name"] for s in report["steps"]] == [
+        "sync",
+        "lint",
+        "tests",
+        "smoke",
+        "monitor",
+    ]
     assert [s["status"] for s in report["steps"]] == [
         "passed",
         "passed",
         "passed",
         "skipped",
+        "skipped",
     ]
-    assert report["summary"] == "passed (sync 3/3, lint 4/4, tests 1/1, smoke -)"
+    assert (
+        report["summary"]
+        == "passed (sync 3/3, lint 4/4, tests 1/1, smoke -, monitor -)"
+    )
     tests = report["steps"][2]
     assert set(tests) == {
         "name",

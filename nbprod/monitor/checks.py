@@ -106,8 +106,8 @@ class MonitorReport:
     ----------
     notebook : str
         The notebook (project-relative path).
-    run : str
-        The checked run's id.
+    run : str or None
+        The checked run's id (None: the notebook has no succeeded run yet).
     baseline : str or None
         The baseline run's id (None: no succeeded run to compare with yet).
     baseline_source : str
@@ -119,7 +119,7 @@ class MonitorReport:
     """
 
     notebook: str
-    run: str
+    run: str | None
     baseline: str | None
     baseline_source: str
     checks: list[Check] = field(default_factory=list)
