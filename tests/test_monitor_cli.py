@@ -77,7 +77,7 @@ def test_monitor_bad_input_is_one_line_and_exit_2(drifted):
 
 
 def test_set_baseline_pins_and_records_the_time(drifted):
-    root, first, ok, last = drifted
+    root, _, ok, last = drifted
     result = monitor(root, "--set-baseline", last.id, "--json")
     assert result.exit_code == 0, result.output
     pinned = json.loads(result.output)
