@@ -95,7 +95,7 @@ def test_findings_carry_file_line_col_and_the_report_reads_well(
     assert "notebooks/orders.ipynb:cell_3:3:5: F841" in text
     assert "tests/test_orders.py:11: test_cell_4 failed: assert 6.0 == 7.0" in text
     assert "Gate failed" in text
-    assert "failed (sync 1/3, lint 2/4, tests 0/1, smoke -)" in text
+    assert "failed (sync 1/3, lint 2/4, tests 0/1, smoke -, monitor -)" in text
     assert "Traceback" not in result.output
 
     report = json.loads(nbprod(root, "check", "--json", "--only", "tests").stdout)
