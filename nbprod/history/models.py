@@ -18,7 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: bump when the tables change, and add a migration step in store.py
+#: the version nbprod 0.1 reads from ``nbprod_schema`` (refusing a higher one).
+#: Alembic versions the schema now (``migrations/versions``); a revision that
+#: nbprod 0.1 must not open sets this row higher.
 SCHEMA_VERSION = 1
 
 
@@ -27,7 +29,7 @@ class Base(DeclarativeBase):
 
 
 class SchemaVersion(Base):
-    """The schema version of the database (one row), so later versions can migrate."""
+    """The pre-Alembic schema version (one row), kept so nbprod 0.1 refuses newer schemas."""
 
     __tablename__ = "nbprod_schema"
 

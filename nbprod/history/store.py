@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from nbprod.errors import ConfigError, NotFoundError
@@ -21,13 +21,10 @@ from nbprod.errors import ConfigError, NotFoundError
 # the monitoring tables share Base: importing them has them created with the rest
 from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import (
-    SCHEMA_VERSION,
-    Base,
     BatchRow,
     JobRow,
     MetricRow,
     RunRow,
-    SchemaVersion,
 )
 from nbprod.history.records import (
     CANCELLED,
@@ -52,8 +49,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets `nbprod runs` read while a batch writes; the busy timeout makes
     # two writers queue instead of failing with "database is locked"
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: WAL needs a lock
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -61,8 +58,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class HistoryStore:
     """Read and write the run history at a SQLAlchemy URL.
 
-    The schema is created on first use and its version recorded in the
-    ``nbprod_schema`` table.
+    The schema is created on first use and upgraded in place by Alembic
+    (:mod:`nbprod.history.migrate`), safely when processes open it at once.
 
     Parameters
     ----------
@@ -73,7 +70,8 @@ class HistoryStore:
     Raises
     ------
     ConfigError
-        When the database cannot be opened or was written by a newer nbprod.
+        When the database cannot be opened, is damaged, or was upgraded by a
+        newer nbprod.
     """
 
     def __init__(self, url: str) -> None:
@@ -92,23 +90,37 @@ class HistoryStore:
         self._migrate()
 
     def _migrate(self) -> None:
+        from nbprod.history.migrate import upgrade_schema
+
         try:
-            Base.metadata.create_all(self.engine)
-            with Session(self.engine) as session, session.begin():
-                row = session.get(SchemaVersion, 1)
-                if row is None:
-                    session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
-                elif row.version > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"the run history at {self.url} has schema version {row.version}, "
-                        f"newer than this nbprod understands ({SCHEMA_VERSION})",
-                        hint="upgrade nbprod",
-                    )
-                # later schema versions migrate here, one step at a time
+            upgrade_schema(self.engine, self.where)
         except SQLAlchemyError as exc:
-            raise ConfigError(
-                f"cannot open the run history at {self.url}: {exc}"
-            ) from None
+            self.engine.dispose()
+            raise self._open_error(exc) from None
+
+    @property
+    def where(self) -> str:
+        """The database, for messages: a SQLite file's path, else the URL without password."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            return str(database)
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _open_error(self, exc: SQLAlchemyError) -> ConfigError:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        # SQLite says "file is not a database" or "database disk image is malformed"
+        damaged = "not a database" in reason or "malformed" in reason
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite and damaged and isinstance(exc, DatabaseError):
+            return ConfigError(
+                f"the run history {self.where} is damaged ({reason})",
+                hint=f"move {self.where} aside; nbprod then starts a new one",
+            )
+        return ConfigError(f"cannot open the run history at {self.where}: {reason}")
 
     def close(self) -> None:
         """Release the database connections."""
