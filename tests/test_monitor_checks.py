@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import pytest
 from helpers.monitor import MONITOR, NOTEBOOK, History, Receiver, data, make_project
 
 from nbprod.config import load_config
 from nbprod.errors import ConfigError
+from nbprod.history.monitor_store import MonitorStore
 from nbprod.monitor.alerts import SIGNATURE_HEADER, deliver, post_webhook, record_alerts
 from nbprod.monitor.hook import monitor_finished_batch
+from nbprod.monitor.profile import build_profile
 
 
 @pytest.fixture
@@ -189,3 +192,38 @@ def test_a_batch_sends_one_signed_summary(tmp_path, monkeypatch):
     )
     assert {a["delivery"] for a in history.monitor.list_alerts()} == {"delivered"}
     history.store.close()
+
+
+def test_a_v1_history_gains_the_monitoring_tables_and_keeps_its_runs(tmp_path):
+    import shutil
+    import sqlite3
+
+    from nbprod.history.store import HistoryStore
+
+    database = tmp_path / "history.db"
+    shutil.copy(Path(__file__).parent / "data" / "history-v1.db", database)
+    store = HistoryStore(f"sqlite:///{database}")
+    try:
+        assert store.count_runs() == 4
+        run = store.get_run("20261130-120000-000002")
+        monitor = MonitorStore(store)
+        monitor.save_profiles(
+            run.id, {"input": build_profile("input", {"x": [1.0, 2.0]})}
+        )
+        monitor.save_checks(run.id, run.notebook, None, [])
+        assert monitor.get_profiles(run.id)["input"]["rows"] == 2
+    finally:
+        store.close()
+    with sqlite3.connect(database) as db:
+        tables = {
+            r[0]
+            for r in db.execute("select name from sqlite_master where type='table'")
+        }
+        (revision,) = db.execute("select version_num from alembic_version").fetchone()
+    assert {
+        "nbprod_profiles",
+        "nbprod_checks",
+        "nbprod_alerts",
+        "nbprod_baselines",
+    } <= tables
+    assert revision == "0002_monitoring"

@@ -1,8 +1,7 @@
 """SQLAlchemy models of monitoring: profiles, checks, alerts and pinned baselines.
 
-Kept apart from :mod:`nbprod.history.models` (the runs) so the monitoring
-tables come and go with one module; they share its ``Base``, so the store
-creates them with the others.
+Kept apart from :mod:`nbprod.history.models` (the runs); they share its
+``Base``. The tables are created by the Alembic revision ``0002_monitoring``.
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ class CheckRow(Base):
     #: share rule are not)
     alert: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text)
-    value: Mapped[Any] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -90,7 +89,7 @@ class AlertRow(Base):
     run_id: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
-    check: Mapped[Any] = mapped_column(JSON)
+    check: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
     #: webhook delivery: ``none`` (no webhook), ``pending``, ``delivered``, ``failed``
     delivery: Mapped[str] = mapped_column(String(16))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from nbprod.errors import ConfigError, NotFoundError
 
-# the monitoring tables share Base: importing them has them created with the rest
+# the monitoring tables share Base (and its metadata, which migrations compare)
 from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import (
     BatchRow,
