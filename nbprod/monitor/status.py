@@ -192,3 +192,77 @@ def check_series(
         }
         for c in MonitorStore(store).check_series(notebook, key, limit)
     ]
+
+
+#: bins of a numeric column's histogram in the Monitor view
+HISTOGRAM_BINS = 20
+#: categories shown in a categorical column's bars (the rest are "other")
+BAR_CATEGORIES = 20
+
+
+def distribution(
+    store: Any, run_id: str, baseline_id: str, profile: str, column: str
+) -> dict[str, Any] | None:
+    """The baseline's and a run's distribution of one column, as shares on common bins.
+
+    Numeric columns: a histogram of both samples over their common range;
+    categorical ones: the most frequent categories of both plus ``other``.
+    None when either run lacks the column.
+    """
+    import numpy as np
+
+    from nbprod.history.monitor_store import MonitorStore
+    from nbprod.monitor.drift import is_categorical
+    from nbprod.monitor.profile import decode_sample
+
+    monitor = MonitorStore(store)
+    reference = monitor.get_profiles(baseline_id).get(profile, {}).get("columns", {})
+    current = monitor.get_profiles(run_id).get(profile, {}).get("columns", {})
+    ref, cur = reference.get(column), current.get(column)
+    if ref is None or cur is None:
+        return None
+
+    def shares(counts: Any) -> list[float]:
+        array = np.asarray(counts, dtype=np.float64)
+        total = array.sum()
+        return [float(v) for v in (array / total if total else array)]
+
+    if is_categorical(ref) or is_categorical(cur):
+        ref_counts = {str(k): v for k, v in ref.get("values", [])}
+        cur_counts = {str(k): v for k, v in cur.get("values", [])}
+        order = sorted(
+            set(ref_counts) | set(cur_counts),
+            key=lambda k: -(ref_counts.get(k, 0) + cur_counts.get(k, 0)),
+        )
+        labels = order[:BAR_CATEGORIES]
+        rest = order[BAR_CATEGORIES:]
+
+        has_other = bool(rest or ref.get("other") or cur.get("other"))
+
+        def bars(counts: dict[str, int], other: int) -> list[float]:
+            values = [counts.get(k, 0) for k in labels]
+            if has_other:
+                values.append(other + sum(counts.get(k, 0) for k in rest))
+            return shares(values)
+
+        return {
+            "kind": "categorical",
+            "labels": [*labels, "other"] if has_other else labels,
+            "baseline": bars(ref_counts, ref.get("other", 0)),
+            "current": bars(cur_counts, cur.get("other", 0)),
+        }
+    ref_sample = decode_sample(ref.get("sample"))
+    cur_sample = decode_sample(cur.get("sample"))
+    both = np.concatenate((ref_sample, cur_sample))
+    if not len(both):
+        return {"kind": "numeric", "edges": [], "baseline": [], "current": []}
+    low, high = float(both.min()), float(both.max())
+    if low == high:
+        high = low + 1.0
+    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    return {
+        "kind": "numeric",
+        "edges": [float(e) for e in edges],
+        "baseline": shares(np.histogram(ref_sample, edges)[0]),
+        "current": shares(np.histogram(cur_sample, edges)[0]),
+    }

@@ -28,6 +28,12 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
+from nbprod.server.monitor_handlers import (
+    AlertsHandler,
+    BaselineHandler,
+    MonitorChecksHandler,
+    MonitorHandler,
+)
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -396,4 +402,8 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/push", PushHandler),
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
+        (rf"{API}/monitor", MonitorHandler),
+        (rf"{API}/monitor/checks", MonitorChecksHandler),
+        (rf"{API}/monitor/baseline", BaselineHandler),
+        (rf"{API}/alerts", AlertsHandler),
     ]
