@@ -486,26 +486,38 @@ def batch_command(
 
 
 @main.command("runs")
-@click.argument("run_id", required=False)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--notebook", help="Only runs of this notebook (path or file name).")
 @click.option("--batch", "batch_id", help="Only the runs of this batch.")
 @click.option(
     "--status", type=click.Choice(RUN_STATUSES), help="Only runs with this status."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Compare the runs RUN_ID... (or those of --batch) side by side.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs_command(
-    run_id: str | None,
+    run_ids: tuple[str, ...],
     notebook: str | None,
     batch_id: str | None,
     status: str | None,
     limit: int,
+    compare: bool,
     as_json: bool,
 ) -> None:
-    """List recent runs, or show run RUN_ID (an id or a unique prefix) with its metrics."""
+    """List recent runs, show run RUN_ID (an id or a unique prefix), or --compare runs."""
     from nbprod.history.store import HistoryStore
 
     config = _config_for(None)
+    if compare:
+        _compare_command(config, run_ids, batch_id, as_json)
+        return
+    if len(run_ids) > 1:
+        raise click.UsageError("give one RUN_ID, or --compare to compare several")
+    run_id = run_ids[0] if run_ids else None
     store = HistoryStore(config.database_url)
     try:
         if run_id:
@@ -558,3 +570,76 @@ def runs_command(
             escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
         )
     _print_table(table)
+
+
+def _compare_command(
+    config: ProjectConfig, run_ids: tuple[str, ...], batch_id: str | None, as_json: bool
+) -> None:
+    """``nbprod runs --compare``: effective parameters and metrics side by side."""
+    from nbprod.history.store import HistoryStore
+    from nbprod.run.compare import compare_runs, value_text
+
+    if bool(run_ids) == bool(batch_id):
+        raise click.UsageError("--compare needs two or more RUN_IDs, or --batch ID")
+    store = HistoryStore(config.database_url)
+    try:
+        if batch_id:
+            store.get_batch(batch_id)  # a clear error for a mistyped id
+            runs = list(reversed(store.list_runs(batch_id=batch_id, limit=None)))
+        else:
+            runs = [store.get_run(run_id) for run_id in run_ids]
+    finally:
+        store.close()
+    if len(runs) < 2 and not batch_id:
+        raise click.UsageError("--compare needs two or more runs")
+    comparison = compare_runs(config, runs)
+    if as_json:
+        _echo_json(comparison.to_dict())
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("", no_wrap=True)
+    for run in runs:
+        table.add_column(escape(run.id), overflow="fold")
+    for parameter in comparison.parameters:
+        # a differing parameter is bold and starred; a default is dim
+        label = (
+            f"[bold]* {escape(parameter.name)}[/]"
+            if parameter.differs
+            else f"  {escape(parameter.name)}"
+        )
+        cells = []
+        for value in parameter.values:
+            if value.source == "unknown":
+                cells.append("[dim]?[/]")
+            elif value.source == "default":
+                cells.append(f"[dim]{escape(value_text(value.value))}[/]")
+            else:
+                cells.append(escape(value_text(value.value)))
+        table.add_row(label, *cells)
+    if comparison.metrics:
+        table.add_section()
+    for metric in comparison.metrics:
+        cells = [
+            (
+                ""
+                if value is None
+                else (
+                    f"[bold green]{_short(value)} (best)[/]"
+                    if index == metric.best and len(runs) > 1
+                    else _short(value)
+                )
+            )
+            for index, value in enumerate(metric.values)
+        ]
+        arrow = "↑" if metric.goal == "max" else "↓"
+        table.add_row(f"  {escape(metric.name)} {arrow}", *cells)
+    table.add_section()
+    table.add_row("  status", *[_status(run.status) for run in runs])
+    _print_table(table)
+    if comparison.differing:
+        names = ", ".join(p.name for p in comparison.differing)
+        out.print(
+            f"[dim]* differs: {escape(names)}; dim: the parameters cell's default[/]"
+        )
+    else:
+        out.print("[dim]the runs have the same parameters[/]")

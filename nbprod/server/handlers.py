@@ -117,13 +117,13 @@ class PlanHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         self.reply(await self.off_loop(plan_json, notebook, self.project))
 
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path, must_exist=False)
+        notebook = self.resolve_source(path, must_exist=False)
         text = json.dumps(field(self.body(), "content", dict))
         self.reply(await self.off_loop(plan_json, notebook, self.project, text))
 
@@ -134,7 +134,7 @@ class ExportHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         force = field(self.body(), "force", bool, False)
         result = await self.off_loop(
             lambda: export_notebooks(self.project, [notebook], force=force)
@@ -215,7 +215,7 @@ class RunsHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         parameters = field(body, "parameters", dict, {})
         timeout = field(body, "timeout", (int, float), None)
         store = self.jobs.store
@@ -243,7 +243,7 @@ class BatchesHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         grid = field(body, "grid", dict, None)
         runs = field(body, "runs", list, None)
         if (grid is None) == (runs is None):
@@ -322,6 +322,8 @@ class GateHandler(HistoryHandler):
         request = {
             "only": _string_list(body, "only"),
             "skip": _string_list(body, "skip"),
+            # the panel's Check Only: export first, so the gate checks what a push would push
+            "export": field(body, "export", bool, False),
         }
         job = await self.jobs.start("gate", request)
         self.reply({"job": job.to_dict()}, status=202)
@@ -390,7 +392,11 @@ ID = r"(?P<{}>[A-Za-z0-9_-]+)"
 
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
+    from nbprod.server import ui_handlers as ui  # it builds on HistoryHandler
+
     return [
+        (rf"{API}/runs/compare", ui.CompareHandler),
+        (rf"{API}/runs/of", ui.RunOfOutputHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/plan", PlanHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/export", ExportHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/parameters", ParametersHandler),
@@ -406,4 +412,6 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/monitor/checks", MonitorChecksHandler),
         (rf"{API}/monitor/baseline", BaselineHandler),
         (rf"{API}/alerts", AlertsHandler),
+        (rf"{API}/info", ui.InfoHandler),
+        (rf"{API}/ship/preview", ui.ShipPreviewHandler),
     ]

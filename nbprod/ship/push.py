@@ -357,6 +357,8 @@ def _export_gate_commit(
     git.add(["."], update=True)
     result.files = git.staged_files()
     if result.files:
+        if on_progress:
+            on_progress("git commit")
         result.commit = git.commit(result.message)
 
 
