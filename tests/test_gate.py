@@ -40,6 +40,7 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
         "lint",
         "tests",
         "smoke",
+        "monitor",
     ]
     assert [s["status"] for s in report["steps"]] == [
         "passed",
@@ -47,9 +48,11 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
         "passed",
         "passed",
         "skipped",
+        "skipped",
     ]
     assert (
-        report["summary"] == "passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -)"
+        report["summary"]
+        == "passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -, monitor -)"
     )
     tests = report["steps"][3]
     assert set(tests) == {
@@ -94,7 +97,9 @@ def test_findings_carry_file_line_col_and_the_report_reads_well(
     assert "notebooks/orders.ipynb:cell_3:3:5: F841" in text
     assert "tests/test_orders.py:11: test_cell_4 failed: assert 6.0 == 7.0" in text
     assert "Gate failed" in text
-    assert "failed (sync 1/3, deps 0/0, lint 2/4, tests 0/1, smoke -)" in text
+    assert (
+        "failed (sync 1/3, deps 0/0, lint 2/4, tests 0/1, smoke -, monitor -)" in text
+    )
     assert "Traceback" not in result.output
 
     report = json.loads(nbprod(root, "check", "--json", "--only", "tests").stdout)

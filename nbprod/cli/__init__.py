@@ -127,6 +127,7 @@ def main() -> None:
 # Each module below adds its commands to ``main``; importing them registers them.
 from nbprod.cli import deps as _deps  # noqa: E402,F401
 from nbprod.cli import export as _export  # noqa: E402,F401
+from nbprod.cli import monitor as _monitor  # noqa: E402,F401
 from nbprod.cli import runs as _runs  # noqa: E402,F401
 from nbprod.cli import ship as _ship  # noqa: E402,F401
 from nbprod.cli import sync as _sync  # noqa: E402,F401

@@ -17,6 +17,9 @@ from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from nbprod.errors import ConfigError, NotFoundError
+
+# the monitoring tables share Base (and its metadata, which migrations compare)
+from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import (
     BatchRow,
     JobRow,

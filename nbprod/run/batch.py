@@ -34,6 +34,7 @@ from nbprod.history.records import (
     now,
 )
 from nbprod.history.store import UNFINISHED, HistoryStore
+from nbprod.monitor.hook import monitor_finished_batch, monitor_finished_run
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
 from nbprod.run.liveness import heartbeat
@@ -232,6 +233,7 @@ def _drive(
     output_paths: dict[str, Path],
     on_progress: Callable[[BatchProgress], None] | None,
     stop: threading.Event | None,
+    on_finished: Callable[[RunRecord], None] | None = None,
 ) -> bool:
     """Execute the runs, recording each as it finishes; return True when interrupted."""
     progress = BatchProgress(total=len(todo))
@@ -257,6 +259,8 @@ def _drive(
             outcome = _error_outcome(record, exc, cancelling)
         apply_outcome(record, outcome, output_paths[record.id])
         store.update_run(record)
+        if on_finished:
+            on_finished(record)
         if record.status == SUCCEEDED:
             progress.succeeded += 1
         elif record.status == FAILED:
@@ -612,5 +616,16 @@ def _run_unfinished(
         )
         todo.append((run, spec))
     with heartbeat(store, owner):
-        interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
-        return _finish_batch(store, batch_id, interrupted)
+        interrupted = _drive(
+            store,
+            batch,
+            todo,
+            chosen,
+            paths,
+            on_progress,
+            stop,
+            lambda record: monitor_finished_run(config, record, store),
+        )
+        result = _finish_batch(store, batch_id, interrupted)
+    monitor_finished_batch(config, store, batch_id)
+    return result

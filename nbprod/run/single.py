@@ -21,6 +21,7 @@ from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
 from nbprod.history.owner import process_owner
 from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
+from nbprod.monitor.hook import monitor_finished_run
 from nbprod.notebook.cells import skip_unevaluated
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
@@ -307,4 +308,5 @@ def execute_queued_run(
         raise
     apply_outcome(record, outcome, output_path)
     store.update_run(record)
+    monitor_finished_run(config, record, store)
     return record

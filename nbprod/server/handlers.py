@@ -28,6 +28,12 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
+from nbprod.server.monitor_handlers import (
+    AlertsHandler,
+    BaselineHandler,
+    MonitorChecksHandler,
+    MonitorHandler,
+)
 from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
@@ -431,6 +437,10 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
+        (rf"{API}/monitor", MonitorHandler),
+        (rf"{API}/monitor/checks", MonitorChecksHandler),
+        (rf"{API}/monitor/baseline", BaselineHandler),
+        (rf"{API}/alerts", AlertsHandler),
         (rf"{API}/info", ui.InfoHandler),
         (rf"{API}/ship/preview", ui.ShipPreviewHandler),
     ]
