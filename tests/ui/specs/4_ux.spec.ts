@@ -30,8 +30,10 @@ async function batchOfTrain(page: IJupyterLabPageFixture): Promise<Batch> {
 
 async function startBatch(page: IJupyterLabPageFixture): Promise<Batch> {
   await exportViaApi(page, FEATURES);
+  // JSON text, not a JS object: JavaScript would send the float 1.0 as 1
   const started = await page.request.post('/nbprod/api/batches', {
-    data: { notebook: TRAIN, grid: { n_rows: [300], C: [0.1, 1.0] }, jobs: 2 }
+    data: `{"notebook": "${TRAIN}", "grid": {"n_rows": [300], "C": [0.1, 1.0]}, "jobs": 2}`,
+    headers: { 'Content-Type': 'application/json' }
   });
   expect(started.ok(), await started.text()).toBeTruthy();
   const id = (await started.json()).batch.id;
