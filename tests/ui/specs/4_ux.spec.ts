@@ -186,11 +186,16 @@ test('batch fields validate as typed; the form resets on another notebook', asyn
 
 test('Ship lists what push will commit with diffs; Check Only exports stale files first', async ({ page }, testInfo) => {
   test.setTimeout(240000);
+  // an edit of an exported cell, saved and not exported: the module is stale
+  // (written through the contents API: exact text, and put back at the end)
+  const url = `/api/contents/${FEATURES}`;
+  const original = (await (await page.request.get(`${url}?content=1&type=notebook`)).json()).content;
+  const edited = JSON.parse(JSON.stringify(original));
+  const cell = edited.cells[3];
+  cell.source = `RATE_OF_CHURN = 0.25\n\n${Array.isArray(cell.source) ? cell.source.join('') : cell.source}`;
+  expect((await page.request.put(url, { data: { type: 'notebook', format: 'json', content: edited } })).ok()).toBeTruthy();
   const panel = await openNotebook(page, FEATURES);
   const ship = panel.locator('.jp-nbprod-shipSection');
-  // an edit of an exported cell, saved and not exported: the module is stale
-  await page.notebook.setCell(3, 'code', 'RATE_OF_CHURN = 0.25\n\n' + (await page.notebook.getCellTextInput(3)));
-  await page.notebook.save();
   const file = ship.locator('.jp-nbprod-shipFile[data-path="notebooks/01_features.ipynb"]');
   await expect(file).toBeVisible();
   await expect(ship.locator('.jp-nbprod-staleNote')).toBeVisible();
@@ -213,4 +218,7 @@ test('Ship lists what push will commit with diffs; Check Only exports stale file
   expect(module.content).toContain('RATE_OF_CHURN = 0.25');
   // after the export, nothing is stale any more
   await expect(ship.locator('.jp-nbprod-staleNote')).toHaveCount(0, { timeout: 30000 });
+  // the notebook and its module as they were, for the tests that follow
+  expect((await page.request.put(url, { data: { type: 'notebook', format: 'json', content: original } })).ok()).toBeTruthy();
+  await exportViaApi(page, FEATURES);
 });
