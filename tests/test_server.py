@@ -147,7 +147,8 @@ async def test_export_writes_and_refuses_hand_edits(jp_fetch, project: Path) -> 
     )
     assert status == 409
     assert body["error"]["files"] == ["src/shop/prices.py"]
-    assert "--force" in body["error"]["hint"]
+    assert body["error"]["type"] == "hand_edited"
+    assert body["error"]["actions"] == ["sync", "force_export"]
     assert module.read_text().endswith("# mine\n")
     result = await fetch_json(
         jp_fetch,

@@ -17,6 +17,9 @@ from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from nbprod.errors import ConfigError, NotFoundError
+
+# the monitoring tables share Base (and its metadata, which migrations compare)
+from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import (
     BatchRow,
     JobRow,
@@ -137,6 +140,12 @@ class HistoryStore:
                 hint=f"move {self.where} aside; nbprod then starts a new one",
             )
         return ConfigError(f"cannot open the run history at {self.where}: {reason}")
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release the database connections."""

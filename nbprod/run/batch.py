@@ -34,10 +34,11 @@ from nbprod.history.records import (
     now,
 )
 from nbprod.history.store import UNFINISHED, HistoryStore
+from nbprod.monitor.hook import monitor_finished_batch, monitor_finished_run
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
 from nbprod.run.liveness import heartbeat
-from nbprod.run.params import load_yaml_parameters, prepare_parameters
+from nbprod.run.params import load_yaml_parameters, prepare_parameters, yaml_error
 from nbprod.run.recovery import open_history, recover_orphans
 from nbprod.run.single import (
     apply_outcome,
@@ -192,10 +193,7 @@ def load_grid(path: Path | str) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParameterError(
-            f"the grid is not valid YAML: {str(exc).splitlines()[0]}",
-            Location(str(path)),
-        ) from None
+        raise yaml_error(exc, "the grid is", str(path)) from None
     if isinstance(data, dict) and "runs" not in data:
         # reuse the parameter-file checks for the plain mapping shape
         load_yaml_parameters(text, str(path))
@@ -235,6 +233,7 @@ def _drive(
     output_paths: dict[str, Path],
     on_progress: Callable[[BatchProgress], None] | None,
     stop: threading.Event | None,
+    on_finished: Callable[[RunRecord], None] | None = None,
 ) -> bool:
     """Execute the runs, recording each as it finishes; return True when interrupted."""
     progress = BatchProgress(total=len(todo))
@@ -260,6 +259,8 @@ def _drive(
             outcome = _error_outcome(record, exc, cancelling)
         apply_outcome(record, outcome, output_paths[record.id])
         store.update_run(record)
+        if on_finished:
+            on_finished(record)
         if record.status == SUCCEEDED:
             progress.succeeded += 1
         elif record.status == FAILED:
@@ -611,8 +612,20 @@ def _run_unfinished(
             None if chosen.returns_notebooks else output_path,
             timeout,
             kernel,
+            config,
         )
         todo.append((run, spec))
     with heartbeat(store, owner):
-        interrupted = _drive(store, batch, todo, chosen, paths, on_progress, stop)
-        return _finish_batch(store, batch_id, interrupted)
+        interrupted = _drive(
+            store,
+            batch,
+            todo,
+            chosen,
+            paths,
+            on_progress,
+            stop,
+            lambda record: monitor_finished_run(config, record, store),
+        )
+        result = _finish_batch(store, batch_id, interrupted)
+    monitor_finished_batch(config, store, batch_id)
+    return result

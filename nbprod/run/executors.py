@@ -178,7 +178,7 @@ class DaskExecutor(Executor):
         if scheduler is None:
             raise ExecutorError(
                 "the dask executor needs a scheduler address",
-                hint="pass --scheduler tcp://host:8786",
+                hint="give the address of a Dask scheduler, e.g. tcp://host:8786",
             )
         self._own_client = not isinstance(scheduler, Client)
         if self._own_client:
@@ -193,6 +193,10 @@ class DaskExecutor(Executor):
                 ) from None
         else:
             self._client = scheduler
+        with contextlib.suppress(Exception):  # an old or locked-down cluster
+            from nbprod.run.warm import dask_worker_plugin
+
+            self._client.register_plugin(dask_worker_plugin())
         threads = sum(self._client.nthreads().values())
         super().__init__(slots or threads or 1)
         self._futures: list[Any] = []

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from nbformat import NotebookNode
 
 from nbprod._version import __version__
-from nbprod.config import ProjectConfig
+from nbprod.config import ProjectConfig, RunConfig
 from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
 from nbprod.history.owner import process_owner
 from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
+from nbprod.monitor.hook import monitor_finished_run
+from nbprod.notebook.cells import skip_unevaluated
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
 from nbprod.run.params import prepare_parameters
@@ -94,6 +96,8 @@ def load_prepared(
         raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
     nb = read_notebook(path)
     prepared, typed = prepare_parameters(nb, parameters, config.relpath(path))
+    # nbdev's `#| eval: false` cells never run outside an editor (nor in smoke runs)
+    skip_unevaluated(prepared)
     return path, prepared, typed
 
 
@@ -159,8 +163,10 @@ def make_spec(
     output_path: Path | None,
     timeout: float | None,
     kernel: str | None,
+    config: ProjectConfig | None = None,
 ) -> RunSpec:
-    """Return what a worker needs to execute a run."""
+    """Return what a worker needs to execute a run (warm kernels as ``config`` says)."""
+    run = config.run if config is not None else RunConfig()
     return RunSpec(
         run_id=record.id,
         notebook_json=notebook_json(prepared),
@@ -170,6 +176,8 @@ def make_spec(
         kernel_name=kernel,
         timeout=timeout,
         output_path=str(output_path) if output_path else None,
+        warm=run.warm_kernels,
+        preload=run.preload,
     )
 
 
@@ -288,7 +296,7 @@ def execute_queued_run(
     store.update_run(record)
     if on_start:
         on_start(record)
-    spec = make_spec(record, path, prepared, output_path, timeout, kernel)
+    spec = make_spec(record, path, prepared, output_path, timeout, kernel, config)
     try:
         with heartbeat(store, record.owner):
             outcome = execute_run(spec)
@@ -300,4 +308,5 @@ def execute_queued_run(
         raise
     apply_outcome(record, outcome, output_path)
     store.update_run(record)
+    monitor_finished_run(config, record, store)
     return record

@@ -28,6 +28,13 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
+from nbprod.server.monitor_handlers import (
+    AlertsHandler,
+    BaselineHandler,
+    MonitorChecksHandler,
+    MonitorHandler,
+)
+from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -111,13 +118,13 @@ class PlanHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         self.reply(await self.off_loop(plan_json, notebook, self.project))
 
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path, must_exist=False)
+        notebook = self.resolve_source(path, must_exist=False)
         text = json.dumps(field(self.body(), "content", dict))
         self.reply(await self.off_loop(plan_json, notebook, self.project, text))
 
@@ -128,7 +135,7 @@ class ExportHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         force = field(self.body(), "force", bool, False)
         result = await self.off_loop(
             lambda: export_notebooks(self.project, [notebook], force=force)
@@ -209,7 +216,7 @@ class RunsHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         parameters = field(body, "parameters", dict, {})
         timeout = field(body, "timeout", (int, float), None)
         store = self.jobs.store
@@ -237,7 +244,7 @@ class BatchesHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         grid = field(body, "grid", dict, None)
         runs = field(body, "runs", list, None)
         if (grid is None) == (runs is None):
@@ -342,6 +349,8 @@ class GateHandler(HistoryHandler):
         request = {
             "only": _string_list(body, "only"),
             "skip": _string_list(body, "skip"),
+            # the panel's Check Only: export first, so the gate checks what a push would push
+            "export": field(body, "export", bool, False),
         }
         await self.off_loop(_check_steps, request["only"], request["skip"])
         job = await self.jobs.start("gate", request)
@@ -411,7 +420,11 @@ ID = r"(?P<{}>[A-Za-z0-9_-]+)"
 
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
+    from nbprod.server import ui_handlers as ui  # it builds on HistoryHandler
+
     return [
+        (rf"{API}/runs/compare", ui.CompareHandler),
+        (rf"{API}/runs/of", ui.RunOfOutputHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/plan", PlanHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/export", ExportHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/parameters", ParametersHandler),
@@ -423,4 +436,11 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/push", PushHandler),
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
+        (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
+        (rf"{API}/monitor", MonitorHandler),
+        (rf"{API}/monitor/checks", MonitorChecksHandler),
+        (rf"{API}/monitor/baseline", BaselineHandler),
+        (rf"{API}/alerts", AlertsHandler),
+        (rf"{API}/info", ui.InfoHandler),
+        (rf"{API}/ship/preview", ui.ShipPreviewHandler),
     ]

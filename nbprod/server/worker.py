@@ -87,12 +87,22 @@ def _gate(
 ) -> tuple[str, Any]:
     from nbprod.gate.runner import run_gate
 
+    progress = _Progress(store, job.id)
+    if job.request.get("export"):
+        from types import SimpleNamespace
+
+        from nbprod.export import export_notebooks
+
+        # as push does: the gate then checks the files a push would commit
+        progress("export", None)
+        export_notebooks(config)
+        progress("export", SimpleNamespace(status="passed"))
     report = run_gate(
         config,
         only=tuple(job.request.get("only") or ()),
         skip=tuple(job.request.get("skip") or ()),
         store=store,
-        on_step=_Progress(store, job.id),
+        on_step=progress,
     )
     return (SUCCEEDED if report.ok else FAILED), report.to_dict()
 
@@ -100,8 +110,22 @@ def _gate(
 def _push(
     config: ProjectConfig, store: HistoryStore, job: JobRecord
 ) -> tuple[str, Any]:
+    from types import SimpleNamespace
+
     from nbprod.errors import GateFailedError
     from nbprod.ship.push import push_project
+
+    progress = _Progress(store, job.id)
+    done = SimpleNamespace(status="passed")
+
+    def on_progress(message: str) -> None:
+        # commit and push are steps of the job too, so the panel shows them live
+        if message.startswith("git commit"):
+            progress("commit", None)
+        elif message.startswith("git push"):
+            if any(step["name"] == "commit" for step in progress.steps):
+                progress("commit", done)
+            progress("push", None)
 
     try:
         result = push_project(
@@ -110,8 +134,11 @@ def _push(
             remote=job.request.get("remote"),
             branch=job.request.get("branch"),
             store=store,
-            on_step=_Progress(store, job.id),
+            on_step=progress,
+            on_progress=on_progress,
         )
+        if result.pushed:
+            progress("push", done)
     except GateFailedError as exc:
         # refused: the report says why, and nothing was committed or pushed
         return FAILED, {"pushed": False, "commit": None, "report": exc.report.to_dict()}
