@@ -306,6 +306,53 @@ def test_unchanged_files_sync_nothing(project: Path) -> None:
     assert notebook.read_bytes() == before
 
 
+def test_an_import_added_to_the_tests_goes_to_a_cell_the_tests_read(
+    project: Path,
+) -> None:
+    notebook = write_notebook(
+        project,
+        "nb.ipynb",
+        [
+            code("def f(x):\n    return x / 2", "export"),
+            code("import math\n\nvalue = f(math.floor(3.7))", "test"),
+            code("assert value == 1.5", "test"),
+        ],
+    )
+    assert cli(project, "export").exit_code == 0
+    tests = project / "tests/test_nb.py"
+    edit(tests, "import math\n", "import json\nimport math\n")
+    edit(
+        tests,
+        "    assert value == 1.5\n",
+        '    assert value == 1.5\n    assert json.dumps(value) == "1.5"\n',
+    )
+    result = cli(project, "sync")
+    assert result.exit_code == 0, result.output
+    cells = [source(c) for c in cells_of(notebook)]
+    assert cells[1] == "import math\nimport json\n\nvalue = f(math.floor(3.7))"
+    assert cells[2] == 'assert value == 1.5\nassert json.dumps(value) == "1.5"'
+    assert_clean_export(project)
+
+
+def test_without_a_record_of_the_last_export_a_differing_block_is_a_conflict(
+    project: Path,
+) -> None:
+    """A fresh clone: .nbprod/ is not committed, so there is no base to decide on."""
+    notebook = write_notebook(project, "nb.ipynb", [code("A = 1", "export")])
+    assert cli(project, "export").exit_code == 0
+    for path in sorted((project / ".nbprod").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    module = project / "src/shop/nb.py"
+    edit(module, "A = 1", "A = 2")
+    result = cli(project, "sync")
+    assert result.exit_code == 1
+    assert "no record of what export last wrote" in result.output
+    assert source(cells_of(notebook)[0]) == "A = 1"
+    assert cli(project, "sync", "--prefer", "module").exit_code == 0
+    assert source(cells_of(notebook)[0]) == "A = 2"
+    assert_clean_export(project)
+
+
 # -- refusals: nothing written ---------------------------------------------------
 
 

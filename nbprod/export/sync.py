@@ -379,7 +379,13 @@ def _parse_file(text: str, relpath: str, notebook: str) -> _Parsed:
             )
     bounds = [start for start, _, _ in starts] + [len(lines) + 1]
     for (start, key, name), end in zip(starts, bounds[1:], strict=True):
-        body = "\n".join(lines[start : end - 1]).strip("\n")
+        # blank lines around a block are layout (an editor's stray indent too)
+        inner = lines[start : end - 1]
+        while inner and not inner[0].strip():
+            inner.pop(0)
+        while inner and not inner[-1].strip():
+            inner.pop()
+        body = "\n".join(inner)
         parsed.blocks[key] = _Block(key, name, start, body)
         parsed.order.append(key)
     return parsed
@@ -723,7 +729,26 @@ class _NotebookSyncer:
 
     # -- deciding ----------------------------------------------------------
 
+    def _untouched(self) -> bool:
+        """True when every generated file is as export last wrote it (no planning needed)."""
+        entry = self.manifest.notebooks.get(self.name)
+        if not entry:
+            return False
+        for relpath, kind in entry.get("files", []):
+            if kind not in ("module", "tests"):
+                continue
+            try:
+                data = (self.config.root / relpath).read_bytes()
+            except FileNotFoundError:
+                return False
+            if hashlib.sha256(data).hexdigest() != self.manifest.files.get(relpath):
+                return False
+        return True
+
     def run(self, check: bool) -> NotebookSync:
+        if self._untouched():
+            # the common case (CI, pre-commit): nothing edited, nothing to plan
+            return self.result
         self._read()
         rendered = {self.config.relpath(f.path): f for f in self.plan.files}
         infos = {c.index: _cell_info(c) for c in self.cells}
@@ -740,9 +765,10 @@ class _NotebookSyncer:
             try:
                 disk = (self.config.root / relpath).read_text("utf-8")
             except FileNotFoundError:
-                self.result.notes.append(
-                    f"{relpath} is missing: export writes it again"
-                )
+                if self.name in self.manifest.notebooks:
+                    self.result.notes.append(
+                        f"{relpath} is missing: export writes it again"
+                    )
                 continue
             new_render = rendered.get(relpath)
             base = self._base(relpath, new_render)
