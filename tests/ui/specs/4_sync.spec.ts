@@ -84,6 +84,9 @@ test('a hand edit in the module editor is refused by export, then pulled into it
   expect(await cellSource(page, 10)).toMatch(/^FEATURE_COLUMNS = \[/);
   await expect(refused).toHaveCount(0);
   await page.notebook.selectCells(10);
+  // show the end of the cell, where the new function is
+  const cell = await page.notebook.getCellLocator(10);
+  await cell!.locator('.cm-line', { hasText: 'def churn_rate(' }).scrollIntoViewIfNeeded();
   await saveScreenshot(page.locator('.jp-NotebookPanel').first(), testInfo, 'sync-pulled.png');
 
   // and export agrees with the file now: nothing stale, nothing refused
