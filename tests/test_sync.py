@@ -502,6 +502,13 @@ def test_a_block_whose_cell_is_gone_is_refused(project: Path) -> None:
         in result.output
     )
     assert snapshot(notebook, module) == files
+    # the block untouched, the cell deleted on purpose: export drops it, no refusal
+    edit(module, "B = 3", "B = 2")
+    edit(module, "A = 1", "A = 5")
+    assert cli(project, "sync").exit_code == 0
+    assert [source(c) for c in cells_of(notebook)] == ["A = 5"]
+    assert "B = 2" not in module.read_text()
+    assert_clean_export(project)
 
 
 def test_an_edit_the_cell_cannot_keep_is_refused(project: Path) -> None:

@@ -805,29 +805,27 @@ class _NotebookSyncer:
             for key in keys:
                 cell = self.by_key.get(key)
                 block = parsed.blocks.get(key)
+                base_block = base_parsed.blocks.get(key) if base_parsed else None
+                base_text = base_block.text if base_block else None
+                nb_block = render_parsed.blocks.get(key) if render_parsed else None
+                nb_text = nb_block.text if nb_block else None
                 if cell is None:
-                    line = block.line if block else 1
+                    if block is None or (
+                        base_text is not None and block.text == base_text
+                    ):
+                        continue  # the cell was deleted in the notebook: export drops it
                     raise UnmappableEditError(
                         f"the block of cell {key} has no cell in {self.name} any more",
-                        Location(relpath, line=line),
+                        Location(relpath, line=block.line),
                         "move its code into a cell of the notebook, or drop it "
                         "with a forced export",
                         actions=("force_export",),
                     )
-                base_text = (
-                    base_parsed.blocks[key].text
-                    if base_parsed and key in base_parsed.blocks
-                    else None
-                )
-                nb_text = (
-                    render_parsed.blocks[key].text
-                    if render_parsed and key in render_parsed.blocks
-                    else None
-                )
                 if block is None:
                     if base_parsed is not None and base_text is None:
                         continue  # a cell exported since: export writes its block
-                    deleted.append((cell, relpath, (base_parsed or render_parsed).blocks[key].line if (base_parsed or render_parsed) else 1))  # type: ignore[union-attr]
+                    was = base_block or nb_block
+                    deleted.append((cell, relpath, was.line if was else 1))
                     continue
                 if base_parsed is not None and base_text is None:
                     raise UnmappableEditError(
