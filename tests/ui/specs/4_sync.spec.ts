@@ -86,7 +86,8 @@ test('a hand edit in the module editor is refused by export, then pulled into it
   await page.notebook.selectCells(10);
   // show the end of the cell, where the new function is
   const cell = await page.notebook.getCellLocator(10);
-  await cell!.locator('.cm-line', { hasText: 'def churn_rate(' }).scrollIntoViewIfNeeded();
+  await cell!.evaluate((node: HTMLElement) => node.scrollIntoView({ block: 'end' }));
+  await expect(cell!.locator('.cm-line', { hasText: 'def churn_rate(' })).toBeVisible();
   await saveScreenshot(page.locator('.jp-NotebookPanel').first(), testInfo, 'sync-pulled.png');
 
   // and export agrees with the file now: nothing stale, nothing refused
