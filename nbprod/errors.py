@@ -26,12 +26,16 @@ class Location:
         The nbformat cell id, when the cell has one.
     line : int or None
         One-based line number inside the cell (or the file).
+    column : int or None
+        One-based column on that line, when the source of the error knows it
+        (a YAML parser does); in the JSON only when set.
     """
 
     path: str
     cell: int | None = None
     cell_id: str | None = None
     line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
         text = self.path
@@ -39,16 +43,21 @@ class Location:
             text += f", cell {self.cell + 1}"
         if self.line is not None:
             text += f", line {self.line}"
+        if self.column is not None:
+            text += f", column {self.column}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
         """Return the location as a JSON-ready mapping."""
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "cell": self.cell,
             "cell_id": self.cell_id,
             "line": self.line,
         }
+        if self.column is not None:
+            data["column"] = self.column
+        return data
 
 
 class NbprodError(Exception):
@@ -376,4 +385,12 @@ class LockTimeoutError(NbprodError):
     type = "locked"
 
     exit_code = 1
+    http_status = 409
+
+
+class BusyError(NbprodError):
+    """Work that another live process is doing (resuming a batch that still runs)."""
+
+    type = "busy"
+
     http_status = 409

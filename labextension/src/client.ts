@@ -8,6 +8,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {
   parseBatchReply,
@@ -120,9 +121,10 @@ export class NbprodClient {
     return parseRunList(await this.request('runs', {}, { ...query }));
   }
 
-  /** `POST runs`: start one run. */
-  async startRun(notebook: string, parameters: Record<string, unknown>): Promise<RunRecord> {
-    return parseRunReply(await this.post('runs', { notebook, parameters }));
+  /** `POST runs`: start one run; `floats` keep their decimal point (`1.0`). */
+  async startRun(notebook: string, parameters: Record<string, unknown>, floats: ReadonlySet<string> = new Set()): Promise<RunRecord> {
+    const body = `{"notebook": ${JSON.stringify(notebook)}, "parameters": ${parametersJson(parameters, floats)}}`;
+    return parseRunReply(await this.request('runs', { method: 'POST', body }));
   }
 
   /** `GET runs/<id>`. */
@@ -141,13 +143,25 @@ export class NbprodClient {
   }
 
   /** `GET runs/of?path=<output notebook>`: the run that wrote an output notebook. */
-  async runOfOutput(path: string): Promise<RunRecord> {
-    return parseRunReply(await this.request('runs/of', {}, { path }));
+  async runOfOutput(path: string): Promise<{ run: RunRecord; sourceFile: string | null }> {
+    const data = (await this.request('runs/of', {}, { path })) as Record<string, unknown>;
+    const source = data?.source_file;
+    return { run: parseRunReply(data), sourceFile: typeof source === 'string' ? source : null };
   }
 
-  /** `POST batches`. */
-  async startBatch(request: BatchRequest): Promise<BatchReply> {
-    return parseBatchReply(await this.post('batches', request));
+  /** `POST batches`; `floats` keep their decimal point (`1.0`). */
+  async startBatch(request: BatchRequest, floats: ReadonlySet<string> = new Set()): Promise<BatchReply> {
+    const parts = [`"notebook": ${JSON.stringify(request.notebook)}`];
+    if (request.jobs !== undefined) {
+      parts.push(`"jobs": ${JSON.stringify(request.jobs)}`);
+    }
+    if (request.grid !== undefined) {
+      parts.push(`"grid": ${parametersJson(request.grid, floats)}`);
+    }
+    if (request.runs !== undefined) {
+      parts.push(`"runs": ${parametersJson(request.runs, floats)}`);
+    }
+    return parseBatchReply(await this.request('batches', { method: 'POST', body: `{${parts.join(', ')}}` }));
   }
 
   /** `GET batches/<id>`. */
@@ -168,8 +182,8 @@ export class NbprodClient {
   }
 
   /** `POST push`: export, gate, commit and push as a job. */
-  async startPush(message: string, configureFilter: boolean): Promise<Job> {
-    return parseJob(await this.post('push', { message, configure_filter: configureFilter }));
+  async startPush(message: string): Promise<Job> {
+    return parseJob(await this.post('push', { message }));
   }
 
   /** `GET jobs/<id>`. */

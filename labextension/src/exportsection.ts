@@ -10,8 +10,8 @@ import { Widget } from '@lumino/widgets';
 
 import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath } from './context';
-import { button, clock, debounce, fill, h, section, working } from './dom';
-import { breakablePath as breakable, cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
+import { button, clock, debounce, fill, h, pathNodes, section, working } from './dom';
+import { cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
 import { pullEdits } from './syncdialog';
 import { ExportResult, Plan, PlannedFile, Problem } from './wire';
 
@@ -37,7 +37,7 @@ export class ExportSection extends Widget implements NotebookSection {
     this.editor = new CodeEditorWrapper({
       factory: ctx.editorServices.factoryService.newInlineEditor,
       model: this.model,
-      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: true } }
     });
     this.editor.addClass('jp-nbprod-previewEditor');
     this.editorHost = h('div', { className: 'jp-nbprod-preview' });
@@ -308,7 +308,7 @@ export class ExportSection extends Widget implements NotebookSection {
       : !plan
         ? 'unknown: the notebook cannot be planned'
         : tests
-          ? `${tests.path} · ${testCells} test cell${testCells === 1 ? '' : 's'}`
+          ? tests.path
           : testCells
             ? `${testCells} test cell${testCells === 1 ? '' : 's'} (written once the errors are fixed)`
             : 'no test cells';
@@ -322,10 +322,14 @@ export class ExportSection extends Widget implements NotebookSection {
           'dd',
           { className: 'jp-nbprod-module' },
           plan?.module || (loading ? 'loading…' : '—'),
-          module ? h('div', { className: 'jp-nbprod-path' }, breakable(module.path)) : null
+          module ? h('div', { className: 'jp-nbprod-path' }, pathNodes(module.path)) : null
         ),
         h('dt', {}, 'Tests'),
-        h('dd', { className: 'jp-nbprod-tests', 'data-test-cells': String(testCells) }, testText)
+        h(
+          'dd',
+          { className: 'jp-nbprod-tests', 'data-test-cells': String(testCells), title: `${testCells} test cell${testCells === 1 ? '' : 's'}` },
+          tests ? pathNodes(testText) : testText
+        )
       )
     );
     this.renderProblems(plan);
@@ -462,7 +466,7 @@ export class ExportSection extends Widget implements NotebookSection {
         'ul',
         { className: 'jp-nbprod-exported' },
         result.files.map(f =>
-          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', breakable(f.path))
+          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', pathNodes(f.path))
         )
       )
     );

@@ -9,8 +9,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, json_option, main, out
-from nbprod.config import load_config
+from nbprod.cli import err, fail, json_option, load_project, main, out
 from nbprod.export.sync import NotebookSync, SyncResult, sync_notebooks
 
 _STATUS = {
@@ -124,7 +123,7 @@ def sync_command(
     which side wins. Exit 0 done, 1 conflicts, deletions or --check with cells
     to change, 2 bad input (unmappable edits, unreadable notebooks).
     """
-    config = load_config(project or (notebooks[0] if notebooks else Path.cwd()))
+    config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
     result = sync_notebooks(
         config,
         notebooks,
