@@ -664,3 +664,18 @@ async def test_the_server_route_checks_syncs_and_answers_409_on_conflicts(
 
     status, data = await post_sync(jp_fetch, {"prefer": "both"})
     assert status == 400 and "'prefer' must be" in data["error"]["message"]
+
+
+def test_a_notebook_keeps_its_own_json_style(project: Path) -> None:
+    """Written back the way it was written (here indent 2, keys unsorted), so its
+    diff is only the changed source line."""
+    path = write_notebook(project, "nb.ipynb", [code("A = 1\nB = 2", "export")])
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(data, indent=2))
+    assert cli(project, "export").exit_code == 0
+    edit(project / "src/shop/nb.py", "B = 2", "B = 3")
+    before = path.read_text().splitlines()
+    assert cli(project, "sync").exit_code == 0
+    after = path.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [('        "B = 2"', '        "B = 3"')]
