@@ -386,3 +386,11 @@ class LockTimeoutError(NbprodError):
 
     exit_code = 1
     http_status = 409
+
+
+class BusyError(NbprodError):
+    """Work that another live process is doing (resuming a batch that still runs)."""
+
+    type = "busy"
+
+    http_status = 409

@@ -80,4 +80,4 @@ def test_errors_cross_process_boundaries_whole() -> None:
     with ProcessPoolExecutor(1) as pool, pytest.raises(HandEditedError) as caught:
         pool.submit(_raise_in_worker, "src/pkg/b.py").result()
     assert caught.value.paths == ["src/pkg/b.py"]
-    assert caught.value.to_dict()["actions"] == ["force_export"]
+    assert caught.value.to_dict()["actions"] == ["sync", "force_export"]

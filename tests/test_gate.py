@@ -34,15 +34,27 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
         "summary",
         "steps",
     }
-    assert [s["name"] for s in report["steps"]] == ["sync", "lint", "tests", "smoke"]
+    assert [s["name"] for s in report["steps"]] == [
+        "sync",
+        "deps",
+        "lint",
+        "tests",
+        "smoke",
+        "monitor",
+    ]
     assert [s["status"] for s in report["steps"]] == [
         "passed",
         "passed",
         "passed",
+        "passed",
+        "skipped",
         "skipped",
     ]
-    assert report["summary"] == "passed (sync 3/3, lint 4/4, tests 1/1, smoke -)"
-    tests = report["steps"][2]
+    assert (
+        report["summary"]
+        == "passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -, monitor -)"
+    )
+    tests = report["steps"][3]
     assert set(tests) == {
         "name",
         "status",
@@ -85,7 +97,9 @@ def test_findings_carry_file_line_col_and_the_report_reads_well(
     assert "notebooks/orders.ipynb:cell_3:3:5: F841" in text
     assert "tests/test_orders.py:11: test_cell_4 failed: assert 6.0 == 7.0" in text
     assert "Gate failed" in text
-    assert "failed (sync 1/3, lint 2/4, tests 0/1, smoke -)" in text
+    assert (
+        "failed (sync 1/3, deps 0/0, lint 2/4, tests 0/1, smoke -, monitor -)" in text
+    )
     assert "Traceback" not in result.output
 
     report = json.loads(nbprod(root, "check", "--json", "--only", "tests").stdout)
@@ -100,7 +114,7 @@ def test_only_and_skip(tmp_path: Path) -> None:
     only = json.loads(nbprod(root, "check", "--json", "--only", "sync").stdout)
     skip = json.loads(
         nbprod(
-            root, "check", "--json", "--skip", "lint,tests", "--skip", "smoke"
+            root, "check", "--json", "--skip", "deps,lint,tests", "--skip", "smoke"
         ).stdout
     )
     unknown = nbprod(root, "check", "--only", "typing")

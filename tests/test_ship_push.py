@@ -80,7 +80,7 @@ def test_passing_gate_commits_stripped_notebooks_and_pushes(tmp_path: Path) -> N
     assert "Gate passed" in result.output and "Pushed to origin" in result.output
     body = git(origin, "log", "-1", "--format=%B", "main")
     assert body == (
-        f"{message}\n\nNbprod-Gate: passed (sync 3/3, lint 4/4, tests 1/1, smoke -)\n\n"
+        f"{message}\n\nNbprod-Gate: passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -, monitor -)\n\n"
     )
     assert "def vat" in git(origin, "show", "main:src/shop/orders.py")
     pushed = nbformat.reads(git(origin, "show", "main:notebooks/orders.ipynb"), 4)

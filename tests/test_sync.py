@@ -324,7 +324,7 @@ def test_a_deleted_block_needs_allow_delete(project: Path) -> None:
     assert result.exit_code == 1
     assert "the block of cell 4" in result.output
     assert "def _scale(x):" in result.output
-    assert "--allow-delete" in result.output
+    assert "try: `nbprod sync --allow-delete`" in result.output
     assert snapshot(notebook, core) == files
 
     result = cli(project, "sync", "--allow-delete")
@@ -375,7 +375,9 @@ def test_a_conflict_is_refused_with_both_sides(project: Path) -> None:
     assert "+    return x + 2" in result.output  # the module's side
     assert "+    return x + 3" in result.output  # the notebook's side
     assert "-    return x + 1" in result.output
-    assert "--prefer module or --prefer notebook" in result.output
+    assert "try: `nbprod sync --prefer module` or `nbprod sync --prefer notebook`" in (
+        result.output
+    )
     assert snapshot(notebook, module) == files
     data = json.loads(cli(project, "sync", "--json").output)
     assert data["ok"] is False
@@ -532,3 +534,79 @@ def test_export_and_push_suggest_sync(project: Path) -> None:
     assert result.exit_code == 1
     assert "pull the edits into the notebook with a sync" in result.output
     assert "try: `nbprod sync` or `nbprod export --force`" in result.output
+
+
+# -- the server route ----------------------------------------------------------
+
+
+@pytest.fixture
+def served(jp_root_dir: Path) -> Path:
+    """A project in the server's root, written before the server starts."""
+    (jp_root_dir / "pyproject.toml").write_text(PYPROJECT)
+    return jp_root_dir
+
+
+@pytest.fixture
+def jp_server_config(served: Path) -> dict:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"nbprod": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        }
+    }
+
+
+async def post_sync(jp_fetch, body: dict) -> tuple[int, dict]:
+    from tornado.httpclient import HTTPClientError
+
+    try:
+        response = await jp_fetch(
+            "nbprod",
+            "api",
+            "notebooks",
+            "notebooks/nb.ipynb",
+            "sync",
+            method="POST",
+            body=json.dumps(body),
+        )
+    except HTTPClientError as exc:
+        assert exc.response is not None
+        return exc.code, json.loads(exc.response.body)
+    return response.code, json.loads(response.body)
+
+
+async def test_the_server_route_checks_syncs_and_answers_409_on_conflicts(
+    jp_fetch, served: Path
+) -> None:
+    root = served
+    notebook = write_notebook(
+        root, "nb.ipynb", [code("def f(x):\n    return x + 1", "export")]
+    )
+    assert cli(root, "export").exit_code == 0
+    module = root / "src/shop/nb.py"
+    edit(module, "return x + 1", "return x + 2")
+
+    status, data = await post_sync(jp_fetch, {"check": True})
+    assert status == 200 and data["check"] is True and data["ok"] is False
+    [change] = data["notebooks"][0]["changes"]
+    assert change["action"] == "update" and "+    return x + 2" in change["diff"]
+    assert source(cells_of(notebook)[0]) == "def f(x):\n    return x + 1"
+
+    nb = nbformat.read(notebook, 4)
+    nb.cells[0].source = "def f(x):\n    return x + 3"
+    nbformat.write(nb, notebook)
+    status, data = await post_sync(jp_fetch, {})
+    assert status == 409
+    assert data["error"]["type"] == "sync_conflict"
+    [conflict] = data["notebooks"][0]["conflicts"]
+    assert conflict["first_line"] == "def f(x):"
+    assert "+    return x + 3" in conflict["notebook_diff"]
+
+    status, data = await post_sync(jp_fetch, {"prefer": "module"})
+    assert status == 200 and data["ok"] is True
+    assert data["notebooks"][0]["status"] == "synced"
+    assert source(cells_of(notebook)[0]) == "def f(x):\n    return x + 2"
+    assert_clean_export(root)
+
+    status, data = await post_sync(jp_fetch, {"prefer": "both"})
+    assert status == 400 and "'prefer' must be" in data["error"]["message"]

@@ -6,12 +6,12 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import { BatchRequest, notifyError } from './client';
+import { BatchRequest, errorText, notifyError } from './client';
 import { batchJobs, NbprodContext, NotebookSection, notebookPath, openFile } from './context';
 import { badge, button, fill, h, poll, section, working } from './dom';
-import { defaultText } from './form';
+import { defaultText, floatNames, parameterText, valuesError } from './form';
 import { batchProgress, formatDuration, formatValue, metricNames } from './format';
-import { expandGrid, Grid, gridFromRows, GridError, parseGridYaml, RunsGrid } from './grid';
+import { expandGrid, Grid, GridError, parseGridYaml, parseValueList, RunsGrid } from './grid';
 import { BatchReply, Parameter } from './wire';
 
 type Mode = 'grid' | 'yaml';
@@ -157,12 +157,13 @@ export class BatchSection extends Widget implements NotebookSection {
                   h(
                     'tr',
                     {},
-                    h('td', {}, p.name),
+                    h('td', {}, p.name, p.type ? h('span', { className: 'jp-nbprod-type' }, ` ${p.type}`) : null),
                     h(
                       'td',
                       {},
                       h('input', {
                         type: 'text',
+                        'aria-label': `values of ${p.name}`,
                         className: 'jp-mod-styled jp-nbprod-input jp-nbprod-gridValues',
                         name: p.name,
                         placeholder: `default: ${defaultText(p)}`,
@@ -171,7 +172,8 @@ export class BatchSection extends Widget implements NotebookSection {
                           this.rows[p.name] = (event.target as HTMLInputElement).value;
                           this.updateCount();
                         }
-                      })
+                      }),
+                      h('span', { className: 'jp-nbprod-fieldError', role: 'alert', hidden: true })
                     )
                   )
                 )
@@ -217,11 +219,50 @@ export class BatchSection extends Widget implements NotebookSection {
     this.render();
   }
 
-  /** The grid as the server wants it, or an error message. */
+  /**
+   * The grid as the server wants it, or an error message; each field's own
+   * error (a value that does not fit its parameter) in `fieldErrors`.
+   */
   private grid(): { grid?: Grid | RunsGrid; count?: number; error?: string } {
+    this.fieldErrors = {};
+    const byName = new Map(this.parameters.map(p => [p.name, p]));
     try {
-      const grid = this.mode === 'grid' ? gridFromRows(this.rows) : parseGridYaml(this.yaml);
-      return { grid, count: expandGrid(grid).length };
+      if (this.mode === 'grid') {
+        const grid: Grid = {};
+        for (const [name, text] of Object.entries(this.rows)) {
+          let values: unknown[];
+          try {
+            values = parseValueList(text);
+          } catch (error) {
+            this.fieldErrors[name] = (error as Error).message;
+            continue;
+          }
+          const parameter = byName.get(name);
+          const wrong = parameter ? valuesError(parameter, values) : '';
+          if (wrong) {
+            this.fieldErrors[name] = wrong;
+          } else if (values.length) {
+            grid[name] = values;
+          }
+        }
+        const names = Object.keys(this.fieldErrors);
+        if (names.length) {
+          return { error: `fix ${names.join(', ')}` };
+        }
+        return { grid, count: expandGrid(grid).length };
+      }
+      const grid = parseGridYaml(this.yaml);
+      const sets = expandGrid(grid);
+      for (const set of sets) {
+        for (const [name, value] of Object.entries(set)) {
+          const parameter = byName.get(name);
+          const wrong = parameter ? valuesError(parameter, [value]) : '';
+          if (wrong) {
+            return { error: wrong };
+          }
+        }
+      }
+      return { grid, count: sets.length };
     } catch (error) {
       if (error instanceof GridError) {
         return { error: error.message };
@@ -233,13 +274,35 @@ export class BatchSection extends Widget implements NotebookSection {
   private updateCount(): void {
     const { count, error } = this.grid();
     const empty = this.mode === 'grid' ? !Object.values(this.rows).some(t => t.trim()) : !this.yaml.trim();
+    // each field says what is wrong with it, as it is typed
+    for (const input of this.editorNode.querySelectorAll<HTMLInputElement>('input.jp-nbprod-gridValues')) {
+      const message = this.fieldErrors[input.name] ?? '';
+      input.classList.toggle('jp-mod-invalid', !!message);
+      input.setAttribute('aria-invalid', String(!!message));
+      const note = input.parentElement?.querySelector<HTMLElement>('.jp-nbprod-fieldError');
+      if (note) {
+        note.textContent = message;
+        note.hidden = !message;
+      }
+    }
+    this.editorNode.querySelector('textarea')?.classList.toggle('jp-mod-invalid', !!error && !empty);
     this.countNode.classList.toggle('jp-mod-error', !!error && !empty);
+    // the run count only when the grid is valid
     this.countNode.textContent = empty
       ? 'type values to vary'
       : error
         ? error
         : `${count} run${count === 1 ? '' : 's'}`;
-    this.startButton.disabled = !this.panel || !!error || this.running;
+    this.countNode.dataset.valid = String(!error && !empty);
+    const blocked = !this.panel || !!error || this.running || this.loading;
+    this.startButton.disabled = blocked;
+    this.startButton.title = !this.panel
+      ? 'Open a notebook first'
+      : error
+        ? `Fix the values first: ${error}`
+        : this.running
+          ? 'A batch is running'
+          : 'Run the notebook once per parameter set';
   }
 
   private async start(): Promise<void> {
@@ -268,7 +331,7 @@ export class BatchSection extends Widget implements NotebookSection {
     fill(this.progressNode);
     const stop = working(this.progressNode, 'starting the batch…');
     try {
-      const reply = await this.ctx.client.startBatch(body);
+      const reply = await this.ctx.client.startBatch(body, floatNames(this.parameters));
       stop();
       this.ctx.runsChanged.emit();
       this.display(reply);
@@ -294,6 +357,8 @@ export class BatchSection extends Widget implements NotebookSection {
       stop();
       this.running = false;
       this.updateCount();
+      // said where the user looks, wrapped, not only in a toast that cuts it off
+      fill(this.progressNode, h('div', { className: 'jp-nbprod-runError jp-nbprod-batchError' }, `The batch did not start: ${errorText(err)}`));
       notifyError('Batch failed to start', err);
     }
   }
@@ -348,6 +413,7 @@ export class BatchSection extends Widget implements NotebookSection {
       ? this.parameters.map(p => p.name).filter(n => reply.runs.some(r => n in r.parameters))
       : [...new Set(reply.runs.flatMap(r => Object.keys(r.parameters)))];
     const metrics = metricNames(reply.runs);
+    const types = new Map(this.parameters.map(p => [p.name, p.type]));
     fill(
       this.resultsNode,
       reply.runs.length
@@ -366,7 +432,7 @@ export class BatchSection extends Widget implements NotebookSection {
                 h(
                   'tr',
                   { 'data-status': run.status },
-                  names.map(n => h('td', {}, n in run.parameters ? formatValue(run.parameters[n]) : '')),
+                  names.map(n => h('td', {}, n in run.parameters ? parameterText(run.parameters[n], types.get(n)) : '')),
                   h(
                     'td',
                     {},
@@ -402,6 +468,7 @@ export class BatchSection extends Widget implements NotebookSection {
   private mode: Mode = 'grid';
   private running = false;
   private loading = false;
+  private fieldErrors: Record<string, string> = {};
   private jobsTouched = false;
   private current: BatchReply | null = null;
   private stopPoll: (() => void) | null = null;

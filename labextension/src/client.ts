@@ -8,6 +8,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {
   parseBatchReply,
@@ -23,6 +24,7 @@ import {
   parseServerInfo,
   parseShipPreview
 } from './parse';
+import { parseSync, SyncResult } from './syncwire';
 import {
   ApiErrorBody,
   BatchReply,
@@ -42,7 +44,9 @@ import {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly body: ApiErrorBody
+    readonly body: ApiErrorBody,
+    /** The whole reply, for routes whose refusals carry a report (sync's conflicts). */
+    readonly data: unknown = null
   ) {
     super(body.message);
     this.name = 'ApiError';
@@ -91,6 +95,15 @@ export class NbprodClient {
     return parsePlan(await this.post(notebookRoute(path, 'plan'), { content }));
   }
 
+  /**
+   * `POST notebooks/<path>/sync`: hand edits of the generated files into the
+   * notebook; `check` writes nothing. A refusal (409 conflicts, 422 an edit no
+   * cell can take) throws an `ApiError` whose `data` parses with `parseSync`.
+   */
+  async syncNotebook(path: string, request: { check: boolean; prefer?: 'module' | 'notebook' }): Promise<SyncResult> {
+    return parseSync(await this.post(notebookRoute(path, 'sync'), request));
+  }
+
   /** `POST notebooks/<path>/export`. */
   async exportNotebook(path: string, force: boolean): Promise<ExportResult> {
     return parseExport(await this.post(notebookRoute(path, 'export'), { force }));
@@ -108,9 +121,10 @@ export class NbprodClient {
     return parseRunList(await this.request('runs', {}, { ...query }));
   }
 
-  /** `POST runs`: start one run. */
-  async startRun(notebook: string, parameters: Record<string, unknown>): Promise<RunRecord> {
-    return parseRunReply(await this.post('runs', { notebook, parameters }));
+  /** `POST runs`: start one run; `floats` keep their decimal point (`1.0`). */
+  async startRun(notebook: string, parameters: Record<string, unknown>, floats: ReadonlySet<string> = new Set()): Promise<RunRecord> {
+    const body = `{"notebook": ${JSON.stringify(notebook)}, "parameters": ${parametersJson(parameters, floats)}}`;
+    return parseRunReply(await this.request('runs', { method: 'POST', body }));
   }
 
   /** `GET runs/<id>`. */
@@ -129,13 +143,25 @@ export class NbprodClient {
   }
 
   /** `GET runs/of?path=<output notebook>`: the run that wrote an output notebook. */
-  async runOfOutput(path: string): Promise<RunRecord> {
-    return parseRunReply(await this.request('runs/of', {}, { path }));
+  async runOfOutput(path: string): Promise<{ run: RunRecord; sourceFile: string | null }> {
+    const data = (await this.request('runs/of', {}, { path })) as Record<string, unknown>;
+    const source = data?.source_file;
+    return { run: parseRunReply(data), sourceFile: typeof source === 'string' ? source : null };
   }
 
-  /** `POST batches`. */
-  async startBatch(request: BatchRequest): Promise<BatchReply> {
-    return parseBatchReply(await this.post('batches', request));
+  /** `POST batches`; `floats` keep their decimal point (`1.0`). */
+  async startBatch(request: BatchRequest, floats: ReadonlySet<string> = new Set()): Promise<BatchReply> {
+    const parts = [`"notebook": ${JSON.stringify(request.notebook)}`];
+    if (request.jobs !== undefined) {
+      parts.push(`"jobs": ${JSON.stringify(request.jobs)}`);
+    }
+    if (request.grid !== undefined) {
+      parts.push(`"grid": ${parametersJson(request.grid, floats)}`);
+    }
+    if (request.runs !== undefined) {
+      parts.push(`"runs": ${parametersJson(request.runs, floats)}`);
+    }
+    return parseBatchReply(await this.request('batches', { method: 'POST', body: `{${parts.join(', ')}}` }));
   }
 
   /** `GET batches/<id>`. */
@@ -156,8 +182,8 @@ export class NbprodClient {
   }
 
   /** `POST push`: export, gate, commit and push as a job. */
-  async startPush(message: string, configureFilter: boolean): Promise<Job> {
-    return parseJob(await this.post('push', { message, configure_filter: configureFilter }));
+  async startPush(message: string): Promise<Job> {
+    return parseJob(await this.post('push', { message }));
   }
 
   /** `GET jobs/<id>`. */
@@ -222,7 +248,7 @@ export class NbprodClient {
           hint: 'is the nbprod server extension enabled? (jupyter server extension list)'
         };
       }
-      throw new ApiError(response.status, body);
+      throw new ApiError(response.status, body, data);
     }
     return data;
   }

@@ -55,8 +55,19 @@ export interface NbprodContext {
   parametersChanged: Signal<object, { panel: NotebookPanel | null; parameters: Parameter[] }>;
   /** Emitted after an export wrote files (ship refreshes what it will commit). */
   exported: Signal<object, void>;
-  /** Emitted to open the history comparing these runs. */
-  compareRequested: Signal<object, string[]>;
+  /** Emitted to open the run history at a run, or comparing runs. */
+  historyRequested: Signal<object, HistoryRequest>;
+}
+
+/** What the history should show when it opens. */
+export interface HistoryRequest {
+  /** Highlight this run (and filter to its notebook). */
+  run?: string;
+  notebook?: string;
+  /** Open the Compare view of these runs. */
+  compare?: string[];
+  /** Open the Compare view of the runs of this batch. */
+  compareBatch?: string;
 }
 
 /** A section of the production panel, told when the notebook changes. */

@@ -157,3 +157,12 @@ export function working(node: HTMLElement, text: string, delay = WORKING_DELAY):
     }
   };
 }
+
+/**
+ * A path as text with a `<wbr>` after each `/`: long paths wrap at their
+ * separators, never mid-word, and the text (copy, `textContent`) is unchanged.
+ */
+export function pathNodes(path: string): (string | HTMLElement)[] {
+  const parts = path.split('/');
+  return parts.flatMap((part, i) => (i < parts.length - 1 ? [`${part}/`, document.createElement('wbr')] : [part]));
+}

@@ -10,8 +10,9 @@ import { Widget } from '@lumino/widgets';
 
 import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath } from './context';
-import { button, clock, debounce, fill, h, section, working } from './dom';
-import { breakablePath as breakable, cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
+import { button, clock, debounce, fill, h, pathNodes, section, working } from './dom';
+import { cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
+import { pullEdits } from './syncdialog';
 import { ExportResult, Plan, PlannedFile, Problem } from './wire';
 
 export class ExportSection extends Widget implements NotebookSection {
@@ -36,7 +37,7 @@ export class ExportSection extends Widget implements NotebookSection {
     this.editor = new CodeEditorWrapper({
       factory: ctx.editorServices.factoryService.newInlineEditor,
       model: this.model,
-      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: true } }
     });
     this.editor.addClass('jp-nbprod-previewEditor');
     this.editorHost = h('div', { className: 'jp-nbprod-preview' });
@@ -201,6 +202,28 @@ export class ExportSection extends Widget implements NotebookSection {
     void this.refresh(false);
   }
 
+  /** Pull the hand edits into the notebook (it reloads from disk), then plan again. */
+  private async pull(): Promise<void> {
+    const panel = this.panel;
+    if (!panel || this.busy) {
+      return;
+    }
+    this.busy = true;
+    this.render();
+    let outcome = '';
+    try {
+      outcome = await pullEdits(this.ctx, panel);
+    } finally {
+      this.busy = false;
+    }
+    if (outcome === 'pulled' || outcome === 'nothing') {
+      this.refused = null;
+    }
+    this.render();
+    void this.refresh(false);
+    await this.ctx.fileBrowser?.model.refresh();
+  }
+
   private async confirmForce(): Promise<void> {
     const files = this.refused?.files ?? [];
     const result = await showDialog({
@@ -285,7 +308,7 @@ export class ExportSection extends Widget implements NotebookSection {
       : !plan
         ? 'unknown: the notebook cannot be planned'
         : tests
-          ? `${tests.path} · ${testCells} test cell${testCells === 1 ? '' : 's'}`
+          ? tests.path
           : testCells
             ? `${testCells} test cell${testCells === 1 ? '' : 's'} (written once the errors are fixed)`
             : 'no test cells';
@@ -299,10 +322,14 @@ export class ExportSection extends Widget implements NotebookSection {
           'dd',
           { className: 'jp-nbprod-module' },
           plan?.module || (loading ? 'loading…' : '—'),
-          module ? h('div', { className: 'jp-nbprod-path' }, breakable(module.path)) : null
+          module ? h('div', { className: 'jp-nbprod-path' }, pathNodes(module.path)) : null
         ),
         h('dt', {}, 'Tests'),
-        h('dd', { className: 'jp-nbprod-tests', 'data-test-cells': String(testCells) }, testText)
+        h(
+          'dd',
+          { className: 'jp-nbprod-tests', 'data-test-cells': String(testCells), title: `${testCells} test cell${testCells === 1 ? '' : 's'}` },
+          tests ? pathNodes(testText) : testText
+        )
       )
     );
     this.renderProblems(plan);
@@ -414,6 +441,11 @@ export class ExportSection extends Widget implements NotebookSection {
           refused.message,
           refused.files.length ? h('ul', {}, refused.files.map(f => h('li', {}, f))) : null,
           refused.hint ? h('div', { className: 'jp-nbprod-hint' }, refused.hint) : null,
+          button('Pull edits into notebook', () => void this.pull(), {
+            accept: true,
+            className: 'jp-nbprod-pullButton',
+            title: 'Bring the hand edits of the generated files back into the cells they came from'
+          }),
           button('Force Export…', () => void this.confirmForce(), {
             warn: true,
             className: 'jp-nbprod-forceButton',
@@ -434,7 +466,7 @@ export class ExportSection extends Widget implements NotebookSection {
         'ul',
         { className: 'jp-nbprod-exported' },
         result.files.map(f =>
-          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', breakable(f.path))
+          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', pathNodes(f.path))
         )
       )
     );
@@ -489,7 +521,7 @@ export class ExportSection extends Widget implements NotebookSection {
 
 /** Hints in the words of this UI (the server's name the CLI's flags). */
 const UI_HINTS = {
-  hand_edited: 'move your edits into the notebook (nbprod sync), or press Force Export to overwrite them'
+  hand_edited: 'pull the edits into the notebook with Pull edits into notebook, or overwrite them with Force Export'
 };
 
 /** The notebook without outputs: the plan never reads them, and images are big. */

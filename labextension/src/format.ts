@@ -188,14 +188,6 @@ export function problemFindings(step: GateStep): Finding[] {
 }
 
 /**
- * A path with a break opportunity after each `/` (a zero-width space), so
- * long paths wrap at separators, never mid-word.
- */
-export function breakablePath(path: string): string {
-  return path.replace(/\//g, '/\u200b');
-}
-
-/**
  * Encode a notebook path for a URL: each segment encoded, slashes kept.
  */
 export function encodePath(path: string): string {
@@ -204,4 +196,19 @@ export function encodePath(path: string): string {
     .filter(part => part !== '')
     .map(encodeURIComponent)
     .join('/');
+}
+
+/**
+ * A hint in the panel's words: the core's hints name commands (`run nbprod
+ * export`) where the panel has a button for the same thing.
+ */
+export function uiHint(hint: string): string {
+  const buttons: [RegExp, string][] = [
+    [/(overwrite them with |run )?`?nbprod export --force`?/g, 'press Force Export'],
+    [/(run )?`?nbprod export`?/g, 'press Export in the Production panel'],
+    [/(run )?`?nbprod push`?( again)?/g, 'press Check & Push$2'],
+    [/(run )?`?nbprod check`?/g, 'press Check Only'],
+    [/pass --force to overwrite them/g, 'press Force Export to overwrite them']
+  ];
+  return buttons.reduce((text, [pattern, words]) => text.replace(pattern, words), hint);
 }

@@ -156,7 +156,8 @@ export function parseParameters(value: unknown): Parameter[] {
         default: data.default,
         default_source: str(data.default_source),
         literal: data.literal !== false,
-        type: str(data.type, 'str'),
+        // null: the default is None or an expression, any value fits
+        type: str(data.type),
         comment: str(data.comment)
       };
     })
@@ -257,6 +258,7 @@ export function parseComparison(value: unknown): Comparison {
       return {
         name: str(item.name),
         values,
+        texts: list(item.texts).map(t => str(t)),
         sources: list(item.sources).map(s => str(s, 'unknown')),
         differs: item.differs === true
       };

@@ -8,7 +8,7 @@ import { Widget } from '@lumino/widgets';
 import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath, openFile } from './context';
 import { badge, button, fill, h, poll, section, working } from './dom';
-import { defaultText, inputKind, readInput } from './form';
+import { defaultText, floatNames, inputKind, readInput } from './form';
 import { formatDuration, formatValue } from './format';
 import { Parameter, RunRecord } from './wire';
 
@@ -229,7 +229,7 @@ export class RunSection extends Widget implements NotebookSection {
     fill(this.statusNode);
     const stop = working(this.statusNode, 'starting the run…');
     try {
-      const run = await this.ctx.client.startRun(notebookPath(panel), values.parameters ?? {});
+      const run = await this.ctx.client.startRun(notebookPath(panel), values.parameters ?? {}, floatNames(this.parameters));
       stop();
       this.ctx.runsChanged.emit();
       this.display(run);

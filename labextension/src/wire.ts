@@ -162,6 +162,8 @@ export interface ComparedParameter {
   name: string;
   /** One value per run, in the runs' order; `undefined` when unknown. */
   values: unknown[];
+  /** Each value as Python writes it (`1.0` stays `1.0`); `''` when unknown. */
+  texts: string[];
   /** Where each value came from: `given`, `default` or `unknown`. */
   sources: string[];
   differs: boolean;

@@ -1,4 +1,5 @@
-import { defaultText, inputKind, readInput } from '../src/form';
+import { defaultText, floatNames, inputKind, parametersJson, parameterText, readInput, valuesError } from '../src/form';
+import { uiHint } from '../src/format';
 import { parseParameters } from '../src/parse';
 
 describe('parameters and the run form', () => {
@@ -36,5 +37,45 @@ describe('parameters and the run form', () => {
     expect(readInput('bool', true)).toEqual({ value: true });
     expect(readInput('json', '[1, 2]')).toEqual({ value: [1, 2] });
     expect(readInput('json', '[1,').error).toMatch(/JSON/);
+  });
+});
+
+describe('batch form validation and typed values', () => {
+  const [nRows, C, label, fast, , , grid] = parseParameters({
+    parameters: [
+      { name: 'n_rows', default: 2000, default_source: '2000', type: 'int' },
+      { name: 'C', default: 1.0, default_source: '1.0', type: 'float' },
+      { name: 'label', default: 'churn', type: 'str' },
+      { name: 'fast', default: false, type: 'bool' },
+      { name: 'cols', default: ['a'], type: 'list' },
+      { name: 'maybe', default: null, type: null },
+      { name: 'grid', default: null, default_source: 'np.arange(3)', literal: false, type: 'unknown' }
+    ]
+  });
+
+  it('marks values that do not fit the parameter, as the server would refuse them', () => {
+    expect(valuesError(C, [0.1, 1])).toBe('');
+    expect(valuesError(C, [0.1, 'abc'])).toBe('abc: C takes a number');
+    expect(valuesError(nRows, [300, 2.5])).toBe('2.5: n_rows takes a whole number');
+    expect(valuesError(fast, [true, 'yes please'])).toMatch(/true or false/);
+    expect(valuesError(label, [1])).toMatch(/quote it/);
+    expect(valuesError(label, [null])).toBe('');
+    // an expression default: anything goes
+    expect(valuesError(grid, ['x', 1])).toBe('');
+  });
+
+  it('keeps the decimal point of float parameters in the JSON sent', () => {
+    const floats = floatNames([nRows, C]);
+    expect(parametersJson({ C: [1, 0.5], n_rows: [600] }, floats)).toBe('{"C": [1.0, 0.5], "n_rows": [600]}');
+    expect(JSON.parse(parametersJson([{ C: 2 }], floats))).toEqual([{ C: 2 }]);
+    expect(parametersJson({ C: 1 }, floats)).toBe('{"C": 1.0}');
+    expect(parameterText(1, 'float')).toBe('1.0');
+    expect(parameterText(1, 'int')).toBe('1');
+  });
+
+  it('names the button where the core names a command', () => {
+    expect(uiHint('run `nbprod export`')).toBe('press Export in the Production panel');
+    expect(uiHint('fix the findings above, then run `nbprod push` again')).toBe('fix the findings above, then press Check & Push again');
+    expect(uiHint('or overwrite them with `nbprod export --force`; then push again')).toBe('or press Force Export; then push again');
   });
 });

@@ -13,6 +13,7 @@ import nbprod.run.startup  # noqa: F401  # isort: skip
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nbprod._version import __version__
+from nbprod.config import ProjectConfig, load_config
 from nbprod.errors import NbprodError
 
 #: console for results (stdout) and for messages and progress (stderr)
@@ -33,6 +35,9 @@ CLI_ACTIONS = {
     "export": "nbprod export",
     "force_export": "nbprod export --force",
     "sync": "nbprod sync",
+    "prefer_module": "nbprod sync --prefer module",
+    "prefer_notebook": "nbprod sync --prefer notebook",
+    "allow_delete": "nbprod sync --allow-delete",
     "init": "nbprod init",
 }
 #: ``ctx.meta`` key set by ``--json``: errors are then printed as JSON too
@@ -82,6 +87,22 @@ def report_error(exc: NbprodError) -> None:
         fail(exc)
 
 
+_noted: set[str] = set()
+
+
+def load_project(start: Path | str = ".") -> ProjectConfig:
+    """Load the project's configuration, saying once where it came from.
+
+    A project configured only by nbdev's settings (``[tool.nbdev]`` or
+    ``settings.ini``) gets a one-line note on stderr, once per command.
+    """
+    config = load_config(start)
+    if config.settings_note and config.settings_note not in _noted:
+        _noted.add(config.settings_note)
+        err.print(f"[dim]nbprod: {escape(config.settings_note)}[/]")
+    return config
+
+
 class NbprodGroup(click.Group):
     """A click group that turns :class:`NbprodError` into its exit code."""
 
@@ -104,7 +125,9 @@ def main() -> None:
 
 
 # Each module below adds its commands to ``main``; importing them registers them.
+from nbprod.cli import deps as _deps  # noqa: E402,F401
 from nbprod.cli import export as _export  # noqa: E402,F401
+from nbprod.cli import monitor as _monitor  # noqa: E402,F401
 from nbprod.cli import runs as _runs  # noqa: E402,F401
 from nbprod.cli import ship as _ship  # noqa: E402,F401
 from nbprod.cli import sync as _sync  # noqa: E402,F401

@@ -9,8 +9,7 @@ import click
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, main, out
-from nbprod.config import load_config
+from nbprod.cli import err, fail, json_option, load_project, main, out
 from nbprod.export.sync import NotebookSync, SyncResult, sync_notebooks
 
 _STATUS = {
@@ -103,7 +102,7 @@ def render_sync(result: SyncResult) -> None:
     is_flag=True,
     help="A block deleted from a generated file takes its cell's export role away.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -124,7 +123,7 @@ def sync_command(
     which side wins. Exit 0 done, 1 conflicts, deletions or --check with cells
     to change, 2 bad input (unmappable edits, unreadable notebooks).
     """
-    config = load_config(project or (notebooks[0] if notebooks else Path.cwd()))
+    config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
     result = sync_notebooks(
         config,
         notebooks,

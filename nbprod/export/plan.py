@@ -8,11 +8,11 @@ shows as a live preview.
 from __future__ import annotations
 
 import ast
+import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import Problem
@@ -23,7 +23,12 @@ from nbprod.export.analysis import (
     analyze_cell,
 )
 from nbprod.export.render import (
+    NOT_TESTS,
+    NOT_TESTS_MARK,
+    NOTEBOOK_FOLDER_IMPORTS,
+    NOTEBOOK_FOLDER_PREAMBLE,
     Chunk,
+    awaits_at_top_level,
     black_mode,
     docstring_from_markdown,
     import_block,
@@ -35,6 +40,9 @@ from nbprod.export.render import (
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import read_notebook
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 SHIPPED = (Role.EXPORT, Role.EXPORT_INTERNAL, Role.TEST)
 
@@ -423,6 +431,14 @@ class _Planner:
         setup: set[str] = set()
         local: dict[str, _Prepared] = {}
         shared = self._shared_test_state()
+        if shared:
+            # the notebook's namespace held every name the module makes, those it
+            # makes at import time (`globals()[name] = ...`, listed in `_all_`) too
+            for module in dict.fromkeys(
+                p.module for p in self.cells if p.module is not None
+            ):
+                text = f"from {self.config.package}.{module} import *"
+                imports[text] = text
         for prepared in tests:
             symbols = prepared.symbols
             if symbols is None:
@@ -619,16 +635,48 @@ class _Planner:
                     at = grouped[leader]
                     cell = prepared.cell
                     joined = f"{chunks[at].code}\n\n{marker(self.name, cell.index, cell.cell_id)}\n{code}"
-                    chunks[at] = Chunk(chunks[at].marker, joined, chunks[at].test_name)
+                    chunks[at] = Chunk(
+                        chunks[at].marker,
+                        joined,
+                        chunks[at].test_name,
+                        awaits_at_top_level(joined),
+                    )
                 continue
             name = None
             if (prepared.symbols and prepared.symbols.has_action) or leader is not None:
                 name = test_function_name(code, index, taken)
             chunk = self._chunk(prepared, name)
             if chunk:
+                if name and awaits_at_top_level(chunk.code):
+                    chunk = Chunk(chunk.marker, chunk.code, name, True)
                 if leader is not None:
                     grouped[index] = len(chunks)
                 chunks.append(chunk)
+        if any(chunk.awaits for chunk in chunks):
+            imports = [*imports, "import asyncio"]
+        preamble = None
+        path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
+        if self._shared_test_state():
+            # nbdev runs a notebook's cells in its folder: relative paths keep working
+            folder = os.path.relpath(self.path.parent.resolve(), path.parent.resolve())
+            preamble = NOTEBOOK_FOLDER_PREAMBLE.format(folder=Path(folder).as_posix())
+            imports = [*imports, *NOTEBOOK_FOLDER_IMPORTS]
+            chunks = [
+                (
+                    chunk
+                    if chunk.test_name
+                    else Chunk(
+                        chunk.marker,
+                        "with notebook_folder():\n"
+                        + textwrap.indent(chunk.code, "    "),
+                    )
+                )
+                for chunk in chunks
+            ]
+        if any(" import *" in text for text in imports) or any(
+            p.symbols and p.symbols.star_import for p in tests
+        ):
+            chunks.append(Chunk(NOT_TESTS_MARK, NOT_TESTS))
         full = f"{self.config.package}.{self.module}"
         text = render_file(
             self.name,
@@ -637,8 +685,8 @@ class _Planner:
             None,
             tuple(chunks),
             black_mode(self.config.root),
+            preamble,
         )
-        path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
         return GeneratedFile(path, "tests", text)
 
 

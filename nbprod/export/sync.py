@@ -21,7 +21,6 @@ its generated files, the manifest) succeed or fail together.
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import difflib
 import hashlib
@@ -31,7 +30,7 @@ import re
 import tempfile
 import textwrap
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -59,6 +58,7 @@ from nbprod.export.writer import (
     read_base,
     record_notebook,
 )
+from nbprod.locks import project_lock
 from nbprod.notebook.cells import Cell, Role, classify_cells, parse_directives
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import parse_notebook
@@ -345,7 +345,8 @@ def _parse_file(text: str, relpath: str, notebook: str) -> _Parsed:
         raise UnmappableEditError(
             f"syntax error before the first block: {exc.msg}",
             Location(relpath, line=exc.lineno),
-            "fix the code, or export with --force to regenerate the file",
+            "fix the code, or overwrite the file with a forced export",
+            actions=("force_export",),
         ) from None
     for position, node in enumerate(tree.body):
         if (
@@ -558,16 +559,6 @@ def _dump_notebook(data: Any, style: dict[str, Any] | None) -> str:
 
 
 # -- atomic writes of several files ---------------------------------------------
-
-
-@contextlib.contextmanager
-def _project_lock(config: ProjectConfig) -> Iterator[None]:
-    """The project's lock on shared state (notebooks, generated files, manifest).
-
-    The one place a sync takes it: when nbprod gains a project-wide file lock
-    (DESIGN: shared state on disk is changed under a lock), it goes here.
-    """
-    yield
 
 
 def _write_together(items: list[tuple[Path, str]]) -> list[bool]:
@@ -793,8 +784,9 @@ class _NotebookSyncer:
                     raise UnmappableEditError(
                         f"the block of cell {key} has no cell in {self.name} any more",
                         Location(relpath, line=line),
-                        "move its code into a cell of the notebook, or export with "
-                        "--force to drop it",
+                        "move its code into a cell of the notebook, or drop it "
+                        "with a forced export",
+                        actions=("force_export",),
                     )
                 base_text = (
                     base_parsed.blocks[key].text
@@ -845,8 +837,9 @@ class _NotebookSyncer:
                 f"{len(self.result.conflicts)} cell(s) changed both in the notebook "
                 "and in the generated files since the last export",
                 Location(self.name),
-                "settle it with --prefer module or --prefer notebook, or make the "
-                "two sides agree by hand",
+                "settle it by preferring the module's or the notebook's side, or "
+                "make the two sides agree by hand",
+                actions=("prefer_module", "prefer_notebook"),
             )
             return self.result
         for cell, relpath, line in deleted:
@@ -856,8 +849,9 @@ class _NotebookSyncer:
                     f"the block of cell {cell.index + 1} (id {cell.cell_id}, "
                     f"`{_first_line(cell.source)}`) was deleted from {relpath}",
                     cell.location(self.name),
-                    "pass --allow-delete to take the cell's export role away, or "
+                    "allow deletions to take the cell's export role away, or "
                     "restore the block",
+                    actions=("allow_delete",),
                 )
                 return self.result
             untag.append((cell.index, relpath, line))
@@ -1069,26 +1063,26 @@ class _NotebookSyncer:
             if not (file.create_only and file.path.exists())
         ]
         key = notebook_key(new_text.encode(), self.config)
-        with _project_lock(self.config):
-            # the manifest is written with the files, so a failure leaves it
-            # agreeing with them
-            manifest = Manifest(self.config)
-            files = [
-                FileResult(self.config.relpath(f.path), f.kind, "written")
-                for f in new_plan.files
-            ]
-            record_notebook(manifest, self.config, new_plan, key, files)
-            writes = [(self.path, new_text)]
-            writes += [(file.path, file.content) for file in generated]
-            writes.append((manifest.path, manifest.text()))
-            written = dict(
-                zip(
-                    [path for path, _ in writes],
-                    _write_together(writes),
-                    strict=True,
-                )
+        # the caller holds the project's export lock
+        # the manifest is written with the files, so a failure leaves it
+        # agreeing with them
+        manifest = Manifest(self.config)
+        files = [
+            FileResult(self.config.relpath(f.path), f.kind, "written")
+            for f in new_plan.files
+        ]
+        record_notebook(manifest, self.config, new_plan, key, files)
+        writes = [(self.path, new_text)]
+        writes += [(file.path, file.content) for file in generated]
+        writes.append((manifest.path, manifest.text()))
+        written = dict(
+            zip(
+                [path for path, _ in writes],
+                _write_together(writes),
+                strict=True,
             )
-            prune_bases(self.config, manifest)
+        )
+        prune_bases(self.config, manifest)
         for result in files:
             if not written.get(self.config.root / result.path, False):
                 result.status = "unchanged"
@@ -1111,8 +1105,7 @@ class _NotebookSyncer:
                 raise UnmappableEditError(
                     f"after the sync the notebook would no longer write {relpath}",
                     Location(relpath),
-                    "restore the blocks, or pass --allow-delete only with the "
-                    "cells you mean to untag",
+                    "restore the blocks whose cells should keep their role",
                 )
             after = _parse_file(content, relpath, self.name)
             for key, block in parsed.blocks.items():
@@ -1158,8 +1151,9 @@ class _NotebookSyncer:
                     "this edit cannot be kept by the notebook cell (the next export "
                     f"would write it otherwise): `{shown.strip()}`",
                     Location(relpath, line=block.line + 1 + offset),
-                    "make the change in the notebook cell instead, or export with "
-                    "--force to drop it",
+                    "make the change in the notebook cell instead, or drop it with "
+                    "a forced export",
+                    actions=("force_export",),
                 )
 
     def _imports_kept(
@@ -1278,11 +1272,15 @@ def sync_notebooks(
         or why it was refused (nothing of a refused notebook is written).
     """
     result = SyncResult(check=check)
-    manifest = Manifest(config)
     for path in find_notebooks(config, paths):
-        syncer = _NotebookSyncer(Path(path), config, manifest, prefer, allow_delete)
         try:
-            result.notebooks.append(syncer.run(check))
+            # Under the export lock from reading the base to writing: an export
+            # (or another sync) in between would change what the base is.
+            with project_lock(config, "export"):
+                syncer = _NotebookSyncer(
+                    Path(path), config, Manifest(config), prefer, allow_delete
+                )
+                result.notebooks.append(syncer.run(check))
         except UnmappableEditError as exc:
             syncer.result.status = "refused"
             syncer.result.error = exc
@@ -1290,9 +1288,6 @@ def sync_notebooks(
             result.notebooks.append(syncer.result)
         except NbprodError as exc:
             result.errors.append(exc)
-        else:
-            # the manifest changed on disk when the notebook was written
-            manifest = Manifest(config)
     return result
 
 

@@ -75,7 +75,7 @@ def run_gate(
         When ``only`` or ``skip`` names a step that does not exist.
     """
     require_project(config)
-    names = gate_steps.select(only, skip)
+    names = gate_steps.select(only, skip, config)
     from nbprod.history.records import new_id, now
 
     report = GateReport(

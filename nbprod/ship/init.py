@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod._version import __version__
-from nbprod.config import identifier, load_config, read_toml
+from nbprod.config import ProjectConfig, identifier, load_config, read_toml
 from nbprod.errors import NbprodError
 from nbprod.files import write_atomic
 from nbprod.gitops.git import Git
@@ -65,6 +65,8 @@ jobs:
       # the nbprod that wrote this file
       - run: python -m pip install -e ".[{extra}]" pytest "nbprod=={version}"
       - run: nbprod check
+      # the wheel, installed in a fresh venv with only its declared dependencies
+      - run: nbprod check --only package
 """
 
 #: the install step of the workflows earlier versions of nbprod wrote: it never
@@ -191,6 +193,34 @@ requires-python = ">=3.10"
     actions.append(InitAction("pyproject.toml", CREATED, "with [tool.nbprod]"))
 
 
+def _ensure_project_metadata(config: ProjectConfig, actions: list[InitAction]) -> None:
+    """Give a pyproject without ``[project]`` a minimal one, so the package installs.
+
+    The table names the project, a first version, the running Python and the
+    dependencies the shipped code imports (nbprod's dependency check).
+    """
+    from nbprod.gate.deps import add_dependencies, minimal_project
+
+    if any(a.path == "pyproject.toml" and a.status == CREATED for a in actions):
+        # the [project] init just wrote: with the dependencies found
+        added, _ = add_dependencies(config)
+        if added.added or added.added_tests:
+            names = ", ".join(added.added + added.added_tests)
+            actions.append(InitAction("pyproject.toml", UPDATED, f"declared {names}"))
+        return
+    text = minimal_project(config)
+    if text is None:
+        return
+    write_atomic(config.root / "pyproject.toml", text)
+    actions.append(
+        InitAction(
+            "pyproject.toml",
+            UPDATED,
+            "added a minimal [project] (name, version, requires-python, dependencies)",
+        )
+    )
+
+
 def _ensure_gitignore(
     path: Path, lines: list[str], actions: list[InitAction], name: str
 ) -> None:
@@ -277,6 +307,7 @@ def init_project(
     progress("pyproject.toml")
     _ensure_pyproject(root, package, actions)
     config = load_config(root)
+    _ensure_project_metadata(config, actions)
 
     progress("folders")
     for folder_path in (

@@ -286,7 +286,7 @@ def push_project(
         # staging and committing under the project's git lock: a sync or a
         # second push staging at the same time would mix into this commit
         with project_lock(config, "git"):
-            _stage_and_commit(config, git, result, generated, message)
+            _stage_and_commit(config, git, result, generated, message, on_progress)
     except BaseException:
         # nothing was committed: put the export's files back
         snapshot.restore()
@@ -352,6 +352,7 @@ def _stage_and_commit(
     result: PushResult,
     generated: list[str],
     message: str,
+    on_progress: Callable[[str], None] | None = None,
 ) -> None:
     """Stage and commit, or put the index back as it was; the caller holds the git lock."""
     assert result.report is not None
@@ -372,6 +373,8 @@ def _stage_and_commit(
             git.add(["."], update=True)
             result.files = git.staged_files()
             if result.files:
+                if on_progress:
+                    on_progress("git commit")
                 result.commit = git.commit(result.message)
         except BaseException:
             if saved_index.is_file():

@@ -45,7 +45,8 @@ def choices_of(parameter: NotebookParameter) -> list[Any] | None:
 
 
 def _field(parameter: NotebookParameter) -> w.ValueWidget:
-    style = {"description_width": "initial"}
+    # one label width for every field, so the inputs line up
+    style = {"description_width": "9em"}
     choices = choices_of(parameter)
     default = parameter.default
     if choices:
@@ -53,7 +54,7 @@ def _field(parameter: NotebookParameter) -> w.ValueWidget:
             options=choices, value=default, description=parameter.name, style=style
         )
     if parameter.literal and type(default) is bool:
-        return w.Checkbox(value=default, description=parameter.name, indent=False)
+        return w.Checkbox(value=default, description=parameter.name, style=style)
     if parameter.literal and type(default) is int:
         return w.IntText(value=default, description=parameter.name, style=style)
     if parameter.literal and type(default) is float:

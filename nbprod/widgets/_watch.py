@@ -79,11 +79,12 @@ def html_table(
     headers: Sequence[str], rows: Iterable[Sequence[str]], *, raw: Sequence[int] = ()
 ) -> str:
     """An HTML table; cells are escaped except the columns listed in ``raw``."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    pad = 'style="padding:2px 10px 2px 0;text-align:left;vertical-align:top"'
+    head = "".join(f"<th {pad}>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = "".join(
-            f"<td>{cell if i in raw else html.escape(cell)}</td>"
+            f"<td {pad}>{cell if i in raw else html.escape(cell)}</td>"
             for i, cell in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
@@ -96,7 +97,9 @@ def html_table(
 def short(value: Any) -> str:
     """A value as a short text: numbers to 4 significant digits, others in display form."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        # a float stays recognisably a float: 1.0, not 1
+        return text if any(c in text for c in ".enai") else text + ".0"
     shown = to_display(value)
     return shown if isinstance(shown, str) else repr(shown)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import Base
 
 config = context.config
