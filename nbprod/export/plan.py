@@ -730,10 +730,24 @@ class _Planner:
             folder = os.path.relpath(self.path.parent.resolve(), path.parent.resolve())
             preamble = NOTEBOOK_FOLDER_PREAMBLE.format(folder=Path(folder).as_posix())
             imports = [*imports, *NOTEBOOK_FOLDER_IMPORTS]
-        if any(" import *" in text for text in imports) or any(
-            p.symbols and p.symbols.star_import for p in tests
+        # setup cells' own functions named like tests (nbdev's `def test_untar(...)`
+        # helpers) sit at module level too
+        helpers = sorted(
+            name
+            for p in tests
+            if p.symbols
+            and not (p.symbols.has_action or p.cell.index in self.test_groups)
+            for name in p.symbols.defines
+            if name.startswith(("test", "Test"))
+        )
+        if (
+            helpers
+            or any(" import *" in text for text in imports)
+            or any(p.symbols and p.symbols.star_import for p in tests)
         ):
-            chunks.append(Chunk(NOT_TESTS_MARK, NOT_TESTS))
+            chunks.append(
+                Chunk(NOT_TESTS_MARK, NOT_TESTS.format(helpers=tuple(helpers)))
+            )
         full = f"{self.config.package}.{self.module}"
         text = render_file(
             self.name,

@@ -192,9 +192,9 @@ NOT_TESTS_MARK = (
 )
 NOT_TESTS = """\
 for _name, _value in list(globals().items()):
-    if _name.startswith(("test", "Test")) and getattr(
-        _value, "__module__", __name__
-    ) != __name__:
+    if _name.startswith(("test", "Test")) and (
+        getattr(_value, "__module__", __name__) != __name__ or _name in {helpers!r}
+    ):
         try:
             _value.__test__ = False
         except (AttributeError, TypeError):
