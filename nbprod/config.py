@@ -72,6 +72,25 @@ class GateConfig:
 
     lint: tuple[str, ...] = ("black", "ruff")
     smoke: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: run the ``package`` step (wheel installed in a fresh venv) in every gate
+    package: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of runs (``[tool.nbprod.run]``).
+
+    Attributes
+    ----------
+    warm_kernels : bool
+        Start kernels as forks of a warm template that preloaded the
+        notebook's imports (falls back to a normal start when unsafe).
+    preload : tuple of str
+        Modules the template imports beside the notebook's own imports.
+    """
+
+    warm_kernels: bool = True
+    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,179 @@ class PushConfig:
     remote: str = "origin"
     branch: str | None = None
     strip_outputs: bool = True
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """Bounds of one metric (``metrics = { auc = { min = 0.75, max_drop = 0.05 } }``).
+
+    ``max_drop`` is absolute and ``max_drop_pct`` in percent, both against the
+    baseline run's value.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+    max_drop_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """A drift method and/or threshold chosen for one column."""
+
+    method: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class NotebookMonitor:
+    """What to check on the runs of one notebook (``[tool.nbprod.monitor."nb.ipynb"]``).
+
+    Attributes
+    ----------
+    baseline : str
+        ``"first"`` (its first succeeded run), ``"previous"`` (the succeeded
+        run before the checked one), or a run id.
+    metrics : dict
+        Metric name to :class:`MetricRule`.
+    share : float
+        A profile drifts as a whole when this share of its columns drifted.
+    columns : dict
+        Column name to :class:`ColumnRule`; a drifted column named here is an
+        alert by itself.
+    """
+
+    baseline: str = "first"
+    metrics: dict[str, MetricRule] = field(default_factory=dict)
+    share: float = 0.5
+    columns: dict[str, ColumnRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Settings of monitoring (``[tool.nbprod.monitor]``).
+
+    Attributes
+    ----------
+    notebooks : dict
+        Notebook path (relative to the root) to its :class:`NotebookMonitor`.
+    webhook : str or None
+        URL alerts are POSTed to.
+    webhook_secret_env : str or None
+        Name of the environment variable holding the HMAC key that signs them.
+    """
+
+    notebooks: dict[str, NotebookMonitor] = field(default_factory=dict)
+    webhook: str | None = None
+    webhook_secret_env: str | None = None
+
+    def for_notebook(self, notebook: str) -> NotebookMonitor | None:
+        """The settings of a notebook (its project-relative path), None when it has none."""
+        return self.notebooks.get(notebook)
+
+
+def _number(value: Any, what: str, where: Location) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, not {value!r}", where)
+    return float(value)
+
+
+def _monitor_config(table: dict[str, Any], where: Location) -> MonitorConfig:
+    """Parse ``[tool.nbprod.monitor]``: global keys plus one table per notebook."""
+    webhook = table.get("webhook")
+    secret = table.get("webhook_secret_env")
+    for key, value in (("webhook", webhook), ("webhook_secret_env", secret)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"tool.nbprod.monitor.{key} must be a string", where)
+    notebooks: dict[str, NotebookMonitor] = {}
+    for name, entry in table.items():
+        if name in ("webhook", "webhook_secret_env"):
+            continue
+        prefix = f'tool.nbprod.monitor."{name}"'
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"{prefix} must be a table of checks for that notebook",
+                where,
+                hint='e.g. [tool.nbprod.monitor."notebooks/03_score.ipynb"]',
+            )
+        unknown = set(entry) - {"baseline", "metrics", "drift"}
+        if unknown:
+            raise ConfigError(
+                f"{prefix} has unknown keys: {', '.join(sorted(unknown))}",
+                where,
+                hint="a notebook's monitor table takes baseline, metrics and drift",
+            )
+        baseline = entry.get("baseline", "first")
+        if not isinstance(baseline, str) or not baseline:
+            raise ConfigError(
+                f'{prefix}.baseline must be "first", "previous" or a run id', where
+            )
+        metrics: dict[str, MetricRule] = {}
+        raw_metrics = entry.get("metrics", {})
+        if not isinstance(raw_metrics, dict):
+            raise ConfigError(f"{prefix}.metrics must be a table", where)
+        for metric, rule in raw_metrics.items():
+            if not isinstance(rule, dict) or not rule:
+                raise ConfigError(
+                    f"{prefix}.metrics.{metric} must be a table of bounds",
+                    where,
+                    hint="e.g. auc = { min = 0.75, max_drop = 0.05 }",
+                )
+            bad = set(rule) - {"min", "max", "max_drop", "max_drop_pct"}
+            if bad:
+                raise ConfigError(
+                    f"{prefix}.metrics.{metric} has unknown bounds: {', '.join(sorted(bad))}",
+                    where,
+                    hint="the bounds are min, max, max_drop and max_drop_pct",
+                )
+            metrics[metric] = MetricRule(
+                **{
+                    k: _number(v, f"{prefix}.metrics.{metric}.{k}", where)
+                    for k, v in rule.items()
+                }
+            )
+        drift = entry.get("drift", {})
+        if not isinstance(drift, dict):
+            raise ConfigError(f"{prefix}.drift must be a table", where)
+        bad = set(drift) - {"share", "columns"}
+        if bad:
+            raise ConfigError(
+                f"{prefix}.drift has unknown keys: {', '.join(sorted(bad))}",
+                where,
+                hint="drift takes share and columns",
+            )
+        share = _number(drift.get("share", 0.5), f"{prefix}.drift.share", where)
+        if not 0 < share <= 1:
+            raise ConfigError(f"{prefix}.drift.share must be in (0, 1]", where)
+        columns: dict[str, ColumnRule] = {}
+        raw_columns = drift.get("columns", {})
+        if not isinstance(raw_columns, dict):
+            raise ConfigError(f"{prefix}.drift.columns must be a table", where)
+        for column, rule in raw_columns.items():
+            if not isinstance(rule, dict) or set(rule) - {"method", "threshold"}:
+                raise ConfigError(
+                    f"{prefix}.drift.columns.{column} takes method and threshold",
+                    where,
+                    hint='e.g. tenure = { method = "ks", threshold = 0.01 }',
+                )
+            method = rule.get("method")
+            if method is not None and not isinstance(method, str):
+                raise ConfigError(
+                    f"{prefix}.drift.columns.{column}.method must be a string", where
+                )
+            threshold = rule.get("threshold")
+            columns[column] = ColumnRule(
+                method,
+                (
+                    None
+                    if threshold is None
+                    else _number(
+                        threshold, f"{prefix}.drift.columns.{column}.threshold", where
+                    )
+                ),
+            )
+        notebooks[name] = NotebookMonitor(baseline, metrics, share, columns)
+    return MonitorConfig(notebooks, webhook, secret)
 
 
 @dataclass(frozen=True)
@@ -115,6 +307,8 @@ class ProjectConfig:
     database: str = DEFAULT_DATABASE
     gate: GateConfig = field(default_factory=GateConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     #: True when the settings came from a ``[tool.nbprod]`` table
     configured: bool = False
     #: ``from pkg.core import x`` inside the package becomes ``from .core import x``
@@ -271,12 +465,27 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     lint = gate.get("lint", list(GateConfig.lint))
     if not isinstance(lint, list) or not all(isinstance(v, str) for v in lint):
         raise ConfigError("tool.nbprod.gate.lint must be a list of tool names", where)
+    package_step = gate.get("package", False)
+    if not isinstance(package_step, bool):
+        raise ConfigError("tool.nbprod.gate.package must be true or false", where)
     strip = push.get("strip_outputs", True)
     if not isinstance(strip, bool):
         raise ConfigError("tool.nbprod.push.strip_outputs must be true or false", where)
     branch = push.get("branch")
     if branch is not None and not isinstance(branch, str):
         raise ConfigError("tool.nbprod.push.branch must be a string", where)
+    run = _table(table, "run", where)
+    warm_kernels = run.get("warm_kernels", True)
+    if not isinstance(warm_kernels, bool):
+        raise ConfigError("tool.nbprod.run.warm_kernels must be true or false", where)
+    preload = run.get("preload", [])
+    if not isinstance(preload, list) or not all(
+        isinstance(v, str) and all(p.isidentifier() for p in v.split("."))
+        for v in preload
+    ):
+        raise ConfigError(
+            "tool.nbprod.run.preload must be a list of module names", where
+        )
     project_name = data.get("project", {}).get("name", root.name)
     package = _text(table, "package", identifier(str(project_name)), where)
     if not all(part.isidentifier() for part in package.split(".")):
@@ -291,12 +500,14 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         tests=_text(table, "tests", "tests", where),
         runs=_text(table, "runs", "runs", where),
         database=_text(table, "database", DEFAULT_DATABASE, where),
-        gate=GateConfig(lint=tuple(lint), smoke=smoke),
+        gate=GateConfig(lint=tuple(lint), smoke=smoke, package=package_step),
         push=PushConfig(
             remote=_text(push, "remote", "origin", where),
             branch=branch,
             strip_outputs=strip,
         ),
+        run=RunConfig(warm_kernels=warm_kernels, preload=tuple(preload)),
+        monitor=_monitor_config(_table(table, "monitor", where), where),
         configured=True,
         relative_imports=_flag(table, "relative_imports", False, where),
     )

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from nbprod.cli import err, fail, load_project, main, out
-from nbprod.errors import GateFailedError, NbprodError, PushRejectedError
-from nbprod.gate import GateReport, StepResult, gate_steps, run_gate
+from nbprod.cli import err, json_option, load_project, main, out
+from nbprod.errors import GateFailedError, PushRejectedError
+
+if TYPE_CHECKING:
+    # imported when a command runs: `nbprod --help` must not pay for the gate
+    from nbprod.gate import GateReport, StepResult
 
 _STATUS = {"passed": "green", "failed": "bold red", "skipped": "dim"}
 _RULE = re.compile(r"^[A-Z]+[0-9]+$")
@@ -76,6 +79,8 @@ def _step_names(
 ) -> tuple[str, ...]:
     # "--only lint,tests" and "--only lint --only tests" both work
     names = tuple(n.strip() for item in value for n in item.split(",") if n.strip())
+    from nbprod.gate import gate_steps
+
     known = gate_steps.names()
     for name in names:
         if name not in known:
@@ -107,7 +112,7 @@ _project_option = click.option(
     metavar="STEP",
     help="Do not run this step (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @_project_option
 def check_command(
     only: tuple[str, ...], skip: tuple[str, ...], as_json: bool, project: Path | None
@@ -117,6 +122,8 @@ def check_command(
     Exit code 1 when a step fails. The report is kept in the run history.
     """
     config = load_project(project or Path.cwd())
+    from nbprod.gate import run_gate
+
     report = run_gate(
         config, only=only, skip=skip, on_step=_on_step, on_progress=_on_progress
     )
@@ -143,7 +150,7 @@ def check_command(
     is_flag=True,
     help="Show what would be committed and pushed; change nothing.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option()
 @_project_option
 def push_command(
     message: str,
@@ -160,7 +167,6 @@ def push_command(
     """
     from nbprod.ship.push import push_project
 
-    ctx = click.get_current_context()
     config = load_project(project or Path.cwd())
     try:
         result = push_project(
@@ -173,18 +179,10 @@ def push_command(
             on_progress=None if as_json else _on_progress,
         )
     except (GateFailedError, PushRejectedError) as exc:
-        if as_json:
-            out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        else:
-            if exc.report is not None:
-                render_gate(exc.report)
-            fail(exc)
-        ctx.exit(exc.exit_code)
-    except NbprodError as exc:
-        if not as_json:
-            raise
-        out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        ctx.exit(exc.exit_code)
+        # the gate's table first, then the one-line error (the group prints JSON)
+        if not as_json and exc.report is not None:
+            render_gate(exc.report)
+        raise
     if as_json:
         out.print_json(json.dumps({"ok": True, **result.to_dict()}))
         return
@@ -262,7 +260,7 @@ _INIT_STYLE = {
     is_flag=True,
     help="With --from-nbdev: leave `#| hide` cells untagged.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@json_option("Print what was done as JSON.")
 def init_command(
     folder: Path,
     package: str | None,

@@ -12,9 +12,7 @@ import os
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import Problem
@@ -42,6 +40,9 @@ from nbprod.export.render import (
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import read_notebook
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 SHIPPED = (Role.EXPORT, Role.EXPORT_INTERNAL, Role.TEST)
 

@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from nbprod.config import identifier
 from nbprod.errors import Location, NotebookError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 
 class Role(str, Enum):
