@@ -173,17 +173,19 @@ def notebook_folder():
         os.chdir(before)
 
 
-@pytest.fixture(autouse=True)
-def _in_notebook_folder():
-    with notebook_folder():
-        yield
+_folders = []
+
+
+def setup_function(function):
+    # pytest's per-test hook, found by name: the tests need no import of pytest
+    _folders.append(os.getcwd())
+    os.chdir(NOTEBOOK_FOLDER)
+
+
+def teardown_function(function):
+    os.chdir(_folders.pop())
 """
-NOTEBOOK_FOLDER_IMPORTS = (
-    "import contextlib",
-    "import os",
-    "from pathlib import Path",
-    "import pytest",
-)
+NOTEBOOK_FOLDER_IMPORTS = ("import contextlib", "import os", "from pathlib import Path")
 
 
 #: closes a test file with ``from x import *``: helpers it brings in that are
