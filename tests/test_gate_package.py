@@ -17,7 +17,8 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from nbprod.config import load_config
 from nbprod.gate import gate_steps, run_gate
 
-pytestmark = pytest.mark.slow
+# a fresh venv with pandas and scikit-learn takes minutes on a loaded 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 HATCH = """\
 [build-system]
