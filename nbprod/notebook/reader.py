@@ -101,7 +101,7 @@ def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookN
         # validation (reads() would parse and validate once more)
         from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-        nb = nbformat.from_dict(strip_transient(rejoin_lines(data)))
+        nb = strip_transient(rejoin_lines(nbformat.from_dict(data)))
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         field = "/".join(str(part) for part in exc.absolute_path) or "notebook"
