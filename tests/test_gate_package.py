@@ -105,7 +105,7 @@ def test_missing_dependency_fails_the_package_step_before_the_push(
         "package is installed: ModuleNotFoundError: No module named 'sklearn'"
     ) in text
     assert "(the wheel does not declare scikit-learn)" in text
-    assert "hint: declare scikit-learn in [project].dependencies" in text
+    assert 'hint: declare it: add "scikit-learn>=' in text
     # the other module imports fine from the same wheel
     assert "shop.orders failed" not in text
 
