@@ -5,9 +5,10 @@ and keep an audit trail of every run, and ship through a quality gate.
 """
 
 from nbprod._version import __version__
+from nbprod.monitor.profile import profile
 from nbprod.run.metrics import record
 
-__all__ = ["__version__", "record"]
+__all__ = ["__version__", "profile", "record"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

@@ -38,7 +38,7 @@ run() {
 }
 
 section "1. Copy examples/churn to a temporary folder"
-# the generated folders are git-ignored in the example; never copy stale ones
+# never copy generated folders a local export may have left in the example
 mkdir -p "$project"
 tar -C "$repo/examples/churn" \
     --exclude=./src --exclude=./tests --exclude=./runs --exclude=./.nbprod \
@@ -87,17 +87,32 @@ git init -q -b main .
 git config user.name "nbprod demo"
 git config user.email "demo@example.com"
 git remote add origin "$remote"
-git add -A && git commit -q -m "Churn notebooks, as the data scientist left them"
+# the first commit holds what the data scientist wrote; the push adds the
+# generated package and tests, once the gate passed on them
+git add .gitignore README.md grid.yaml pyproject.toml notebooks
+git commit -q -m "Churn notebooks, as the data scientist left them"
 git push -q origin main
-# the example git-ignores its generated folders only because it lives inside
-# nbprod's own repository; a real project commits them
-sed -i '/^src\/$/d;/^tests\/$/d' .gitignore
 run "$nbprod" init
 run "$nbprod" check 2> >(quiet_kernels)
 run "$nbprod" push -m "Churn model: features, training and their tests" 2> >(quiet_kernels)
 section "8. What the remote received"
 run git --git-dir "$remote" log --stat main
 
+# Monitor: score three weekly batches with the shipped package, the last one drifted.
+section "9. Monitor: 03_score on three batches, the last with drifted customers"
+run "$nbprod" run notebooks/03_score.ipynb -p batch_date 2024-06-01 -p seed 1 2> >(quiet_kernels)
+run "$nbprod" run notebooks/03_score.ipynb -p batch_date 2024-06-08 -p seed 2 2> >(quiet_kernels)
+run "$nbprod" run notebooks/03_score.ipynb -p batch_date 2024-06-15 -p seed 3 -p drift 1.0 \
+    2> >(quiet_kernels)
+# exit 1 is what nbprod monitor answers on an alert: here it is the expected outcome
+status=0
+run "$nbprod" monitor notebooks/03_score.ipynb || status=$?
+if [[ $status -ne 1 ]]; then
+    echo "expected nbprod monitor to report the drift (exit 1), got exit $status" >&2
+    exit 1
+fi
+echo "(exit 1: the last batch drifted, as intended)"
+
 section "Done"
-echo "examples/churn went from notebooks to an importable, tested package, a run history"
-echo "and a gated push to $remote (working copy: $project)"
+echo "examples/churn went from notebooks to an importable, tested package, a run history,"
+echo "a gated push to $remote and a drift alert on its scoring runs (working copy: $project)"

@@ -6,21 +6,13 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import {
-  BatchReply,
-  batchProgress,
-  defaultText,
-  FINISHED,
-  formatDuration,
-  formatValue,
-  metricNames,
-  Parameter,
-  parseBatchReply
-} from './api';
-import { NbprodContext, NotebookSection, notebookPath, openFile } from './context';
-import { badge, button, fill, h, poll, section } from './dom';
-import { expandGrid, Grid, gridFromRows, GridError, parseGridYaml, RunsGrid } from './grid';
-import { notifyError, postApi, requestApi } from './request';
+import { BatchRequest, errorText, notifyError } from './client';
+import { batchJobs, NbprodContext, NotebookSection, notebookPath, openFile } from './context';
+import { badge, button, fill, h, poll, section, working } from './dom';
+import { defaultText, floatNames, parameterText, valuesError } from './form';
+import { batchProgress, formatDuration, formatValue, metricNames } from './format';
+import { expandGrid, Grid, GridError, parseGridYaml, parseValueList, RunsGrid } from './grid';
+import { BatchReply, Parameter } from './wire';
 
 type Mode = 'grid' | 'yaml';
 
@@ -36,7 +28,7 @@ export class BatchSection extends Widget implements NotebookSection {
       type: 'number',
       min: '1',
       step: '1',
-      value: String(ctx.settings.batchJobs),
+      value: String(batchJobs(ctx)),
       className: 'jp-mod-styled jp-nbprod-input jp-nbprod-jobs',
       id: 'jp-nbprod-jobs',
       oninput: () => (this.jobsTouched = true)
@@ -69,27 +61,62 @@ export class BatchSection extends Widget implements NotebookSection {
       this.progressNode,
       this.resultsNode
     );
+    ctx.parametersChanged.connect(this.onParameters, this);
+    ctx.infoChanged.connect(this.onInfo, this);
     this.render();
   }
 
   dispose(): void {
     this.stopPoll?.();
+    this.ctx.parametersChanged.disconnect(this.onParameters, this);
+    this.ctx.infoChanged.disconnect(this.onInfo, this);
     super.dispose();
   }
 
   setNotebook(panel: NotebookPanel | null): void {
+    if (panel === this.panel) {
+      return;
+    }
     this.panel = panel;
     if (!this.jobsTouched) {
-      // the settings may have loaded since the panel was made
-      this.jobsInput.value = String(this.ctx.settings.batchJobs);
+      // the settings (or the server's default) may have arrived since the panel was made
+      this.jobsInput.value = String(batchJobs(this.ctx));
     }
-    this.startButton.disabled = !panel;
+    // another notebook: a fresh form, and not the last notebook's batch
+    this.stopPoll?.();
+    this.stopPoll = null;
+    this.running = false;
+    this.current = null;
+    this.cancelButton.hidden = true;
+    fill(this.progressNode);
+    fill(this.resultsNode);
+    this.parameters = [];
+    this.rows = {};
+    this.yaml = '';
+    this.loading = !!panel;
+    this.render();
+  }
+
+  private onInfo(): void {
+    if (!this.jobsTouched) {
+      this.jobsInput.value = String(batchJobs(this.ctx));
+    }
+  }
+
+  private onParameters(_: unknown, change: { panel: NotebookPanel | null; parameters: Parameter[] }): void {
+    if (change.panel !== this.panel) {
+      return;
+    }
+    this.loading = false;
+    this.setParameters(change.parameters);
   }
 
   /** The notebook's parameters changed: rebuild the grid rows. */
-  setParameters(parameters: Parameter[]): void {
+  private setParameters(parameters: Parameter[]): void {
     const names = parameters.map(p => p.name).join('\0');
     if (names === this.parameters.map(p => p.name).join('\0') && this.parameters.length) {
+      this.parameters = parameters;
+      this.render();
       return;
     }
     this.parameters = parameters;
@@ -130,12 +157,13 @@ export class BatchSection extends Widget implements NotebookSection {
                   h(
                     'tr',
                     {},
-                    h('td', {}, p.name),
+                    h('td', {}, p.name, p.type ? h('span', { className: 'jp-nbprod-type' }, ` ${p.type}`) : null),
                     h(
                       'td',
                       {},
                       h('input', {
                         type: 'text',
+                        'aria-label': `values of ${p.name}`,
                         className: 'jp-mod-styled jp-nbprod-input jp-nbprod-gridValues',
                         name: p.name,
                         placeholder: `default: ${defaultText(p)}`,
@@ -144,13 +172,18 @@ export class BatchSection extends Widget implements NotebookSection {
                           this.rows[p.name] = (event.target as HTMLInputElement).value;
                           this.updateCount();
                         }
-                      })
+                      }),
+                      h('span', { className: 'jp-nbprod-fieldError', role: 'alert', hidden: true })
                     )
                   )
                 )
               )
             )
-          : h('p', { className: 'jp-nbprod-empty' }, 'The notebook has no parameters: use YAML with a runs list, or tag a parameters cell.')
+          : this.loading
+            ? h('p', { className: 'jp-nbprod-loading' }, 'Reading the parameters cell…')
+            : this.panel
+              ? h('p', { className: 'jp-nbprod-empty' }, 'The notebook has no parameters: use YAML with a runs list, or tag a parameters cell.')
+              : h('p', { className: 'jp-nbprod-empty' }, 'Open a notebook to run a batch of it.')
       );
     } else {
       fill(
@@ -186,11 +219,50 @@ export class BatchSection extends Widget implements NotebookSection {
     this.render();
   }
 
-  /** The grid as the server wants it, or an error message. */
+  /**
+   * The grid as the server wants it, or an error message; each field's own
+   * error (a value that does not fit its parameter) in `fieldErrors`.
+   */
   private grid(): { grid?: Grid | RunsGrid; count?: number; error?: string } {
+    this.fieldErrors = {};
+    const byName = new Map(this.parameters.map(p => [p.name, p]));
     try {
-      const grid = this.mode === 'grid' ? gridFromRows(this.rows) : parseGridYaml(this.yaml);
-      return { grid, count: expandGrid(grid).length };
+      if (this.mode === 'grid') {
+        const grid: Grid = {};
+        for (const [name, text] of Object.entries(this.rows)) {
+          let values: unknown[];
+          try {
+            values = parseValueList(text);
+          } catch (error) {
+            this.fieldErrors[name] = (error as Error).message;
+            continue;
+          }
+          const parameter = byName.get(name);
+          const wrong = parameter ? valuesError(parameter, values) : '';
+          if (wrong) {
+            this.fieldErrors[name] = wrong;
+          } else if (values.length) {
+            grid[name] = values;
+          }
+        }
+        const names = Object.keys(this.fieldErrors);
+        if (names.length) {
+          return { error: `fix ${names.join(', ')}` };
+        }
+        return { grid, count: expandGrid(grid).length };
+      }
+      const grid = parseGridYaml(this.yaml);
+      const sets = expandGrid(grid);
+      for (const set of sets) {
+        for (const [name, value] of Object.entries(set)) {
+          const parameter = byName.get(name);
+          const wrong = parameter ? valuesError(parameter, [value]) : '';
+          if (wrong) {
+            return { error: wrong };
+          }
+        }
+      }
+      return { grid, count: sets.length };
     } catch (error) {
       if (error instanceof GridError) {
         return { error: error.message };
@@ -202,13 +274,35 @@ export class BatchSection extends Widget implements NotebookSection {
   private updateCount(): void {
     const { count, error } = this.grid();
     const empty = this.mode === 'grid' ? !Object.values(this.rows).some(t => t.trim()) : !this.yaml.trim();
+    // each field says what is wrong with it, as it is typed
+    for (const input of this.editorNode.querySelectorAll<HTMLInputElement>('input.jp-nbprod-gridValues')) {
+      const message = this.fieldErrors[input.name] ?? '';
+      input.classList.toggle('jp-mod-invalid', !!message);
+      input.setAttribute('aria-invalid', String(!!message));
+      const note = input.parentElement?.querySelector<HTMLElement>('.jp-nbprod-fieldError');
+      if (note) {
+        note.textContent = message;
+        note.hidden = !message;
+      }
+    }
+    this.editorNode.querySelector('textarea')?.classList.toggle('jp-mod-invalid', !!error && !empty);
     this.countNode.classList.toggle('jp-mod-error', !!error && !empty);
+    // the run count only when the grid is valid
     this.countNode.textContent = empty
       ? 'type values to vary'
       : error
         ? error
         : `${count} run${count === 1 ? '' : 's'}`;
-    this.startButton.disabled = !this.panel || !!error || this.running;
+    this.countNode.dataset.valid = String(!error && !empty);
+    const blocked = !this.panel || !!error || this.running || this.loading;
+    this.startButton.disabled = blocked;
+    this.startButton.title = !this.panel
+      ? 'Open a notebook first'
+      : error
+        ? `Fix the values first: ${error}`
+        : this.running
+          ? 'A batch is running'
+          : 'Run the notebook once per parameter set';
   }
 
   private async start(): Promise<void> {
@@ -224,24 +318,28 @@ export class BatchSection extends Widget implements NotebookSection {
       await panel.context.save();
     }
     const jobs = Math.max(1, parseInt(this.jobsInput.value, 10) || 1);
-    const body: Record<string, unknown> = { notebook: notebookPath(panel), jobs };
+    const body: BatchRequest = { notebook: notebookPath(panel), jobs };
     if ('runs' in grid) {
       body.runs = (grid as RunsGrid).runs;
     } else {
-      body.grid = grid;
+      body.grid = grid as Grid;
     }
     this.stopPoll?.();
     this.running = true;
     this.updateCount();
+    fill(this.resultsNode);
+    fill(this.progressNode);
+    const stop = working(this.progressNode, 'starting the batch…');
     try {
-      const reply = parseBatchReply(await postApi('batches', body));
+      const reply = await this.ctx.client.startBatch(body, floatNames(this.parameters));
+      stop();
       this.ctx.runsChanged.emit();
       this.display(reply);
       const id = reply.batch.id;
       this.cancelButton.hidden = false;
       this.stopPoll = poll(
         async () => {
-          const current = parseBatchReply(await requestApi(`batches/${encodeURIComponent(id)}`));
+          const current = await this.ctx.client.batch(id);
           this.display(current);
           const done = batchProgress(current.batch).finished;
           if (done) {
@@ -256,8 +354,11 @@ export class BatchSection extends Widget implements NotebookSection {
         }
       );
     } catch (err) {
+      stop();
       this.running = false;
       this.updateCount();
+      // said where the user looks, wrapped, not only in a toast that cuts it off
+      fill(this.progressNode, h('div', { className: 'jp-nbprod-runError jp-nbprod-batchError' }, `The batch did not start: ${errorText(err)}`));
       notifyError('Batch failed to start', err);
     }
   }
@@ -275,7 +376,7 @@ export class BatchSection extends Widget implements NotebookSection {
       return;
     }
     try {
-      await requestApi(`batches/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      await this.ctx.client.cancelBatch(id);
     } catch (error) {
       notifyError('Cannot cancel the batch', error);
     }
@@ -312,6 +413,7 @@ export class BatchSection extends Widget implements NotebookSection {
       ? this.parameters.map(p => p.name).filter(n => reply.runs.some(r => n in r.parameters))
       : [...new Set(reply.runs.flatMap(r => Object.keys(r.parameters)))];
     const metrics = metricNames(reply.runs);
+    const types = new Map(this.parameters.map(p => [p.name, p.type]));
     fill(
       this.resultsNode,
       reply.runs.length
@@ -330,11 +432,11 @@ export class BatchSection extends Widget implements NotebookSection {
                 h(
                   'tr',
                   { 'data-status': run.status },
-                  names.map(n => h('td', {}, n in run.parameters ? formatValue(run.parameters[n]) : '')),
+                  names.map(n => h('td', {}, n in run.parameters ? parameterText(run.parameters[n], types.get(n)) : '')),
                   h(
                     'td',
                     {},
-                    FINISHED.includes(run.status) && run.output_file
+                    run.terminal && run.output_file
                       ? h(
                           'a',
                           {
@@ -365,6 +467,8 @@ export class BatchSection extends Widget implements NotebookSection {
   private yaml = '';
   private mode: Mode = 'grid';
   private running = false;
+  private loading = false;
+  private fieldErrors: Record<string, string> = {};
   private jobsTouched = false;
   private current: BatchReply | null = null;
   private stopPoll: (() => void) | null = null;

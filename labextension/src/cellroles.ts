@@ -1,6 +1,7 @@
 /**
  * Cell roles in the notebook: commands that set a cell's role tag, and the
- * decoration (coloured left border and a label) that shows it on every cell.
+ * decoration (coloured left border and a label in the prompt area) that shows
+ * the role the server's plan gives every cell.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
@@ -8,7 +9,9 @@ import { Cell, ICellModel } from '@jupyterlab/cells';
 import { INotebookTracker, Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import { Menu } from '@lumino/widgets';
 
-import { Role, ROLES, ROLE_LABELS, roleOf, sameTags, withRole } from './roles';
+import { NbprodContext } from './context';
+import { plannedRole, Role, ROLES, ROLE_LABELS, sameTags, taggedAs, withRole } from './roles';
+import { Plan } from './wire';
 
 /** Command ids of the role commands. */
 export const roleCommand = (role: Role): string => `nbprod:set-role-${role}`;
@@ -35,12 +38,19 @@ export function setCellRole(model: ICellModel, role: Role): void {
   }
 }
 
-/** Show a cell's role on its node. */
-function decorate(cell: Cell): void {
+/** The last plan of each notebook (the decoration follows it, never the tags alone). */
+const plans = new WeakMap<NotebookPanel, Plan>();
+
+/** Show the role the plan gives a cell on its node. */
+function decorate(panel: NotebookPanel, cell: Cell, index: number): void {
   if (!cell.model || cell.isDisposed) {
     return;
   }
-  const role = roleOf(cell.model.getMetadata('tags'));
+  const plan = plans.get(panel);
+  if (!plan) {
+    return;
+  }
+  const role = plannedRole(plan, cell.model.id ?? null, index);
   if (role === 'none') {
     cell.node.removeAttribute(ROLE_ATTRIBUTE);
   } else if (cell.node.getAttribute(ROLE_ATTRIBUTE) !== role) {
@@ -48,47 +58,39 @@ function decorate(cell: Cell): void {
   }
 }
 
-/** Keep every cell of a notebook decorated, as cells are added and retagged. */
+function decorateAll(panel: NotebookPanel): void {
+  panel.content.widgets.forEach((cell, index) => decorate(panel, cell, index));
+}
+
+/** Redecorate a notebook's cells as they are added or come into view. */
 function watchNotebook(panel: NotebookPanel): void {
   const notebook = panel.content;
-  const watched = new WeakSet<ICellModel>();
-  const refresh = () => {
-    for (const cell of notebook.widgets) {
-      if (!watched.has(cell.model)) {
-        watched.add(cell.model);
-        cell.model.metadataChanged.connect(() => {
-          // the widget of a model can be re-created: decorate the current one
-          const current = notebook.widgets.find(w => w.model === cell.model);
-          if (current) {
-            decorate(current);
-          }
-        });
-      }
-      decorate(cell);
-    }
-  };
-  const connected = new WeakSet<object>();
+  const onCells = () => requestAnimationFrame(() => decorateAll(panel));
+  const onViewport = (_: Notebook, cell: Cell) => decorate(panel, cell, notebook.widgets.indexOf(cell));
+  let model = notebook.model;
   const connectModel = () => {
-    const model = notebook.model;
-    if (model && !connected.has(model)) {
-      connected.add(model);
-      model.cells.changed.connect(() => requestAnimationFrame(refresh));
-    }
-    refresh();
+    model?.cells.changed.disconnect(onCells);
+    model = notebook.model;
+    model?.cells.changed.connect(onCells);
+    decorateAll(panel);
   };
   notebook.modelChanged.connect(connectModel);
-  notebook.cellInViewportChanged.connect((_, cell) => decorate(cell));
+  notebook.cellInViewportChanged.connect(onViewport);
   panel.context.ready.then(connectModel).catch(() => undefined);
-  if (notebook.model) {
-    connectModel();
-  }
+  connectModel();
+  panel.disposed.connect(() => {
+    model?.cells.changed.disconnect(onCells);
+    notebook.modelChanged.disconnect(connectModel);
+    notebook.cellInViewportChanged.disconnect(onViewport);
+  });
 }
 
 /** Add the role commands, their menus and the cell decoration. */
 export function activateCellRoles(
   app: JupyterFrontEnd,
   tracker: INotebookTracker,
-  palette: ICommandPalette | null
+  palette: ICommandPalette | null,
+  ctx: NbprodContext
 ): void {
   const { commands } = app;
   const current = () => tracker.currentWidget?.content ?? null;
@@ -104,7 +106,7 @@ export function activateCellRoles(
       isToggled: () => {
         const notebook = current();
         const cell = notebook?.activeCell;
-        return !!cell && roleOf(cell.model.getMetadata('tags')) === role;
+        return !!cell && taggedAs(cell.model.getMetadata('tags'), role);
       },
       execute: () => {
         const notebook = current();
@@ -132,6 +134,13 @@ export function activateCellRoles(
     rank: 20
   });
 
+  // the plan decides what each cell is: the export section emits every new plan
+  ctx.planChanged.connect((_, { panel, plan }) => {
+    if (plan) {
+      plans.set(panel, plan);
+      decorateAll(panel);
+    }
+  });
   tracker.widgetAdded.connect((_, panel) => watchNotebook(panel));
   tracker.forEach(panel => watchNotebook(panel));
   tracker.activeCellChanged.connect(() => {

@@ -135,3 +135,34 @@ export function poll(
 export function clock(): string {
   return new Date().toLocaleTimeString([], { hour12: false });
 }
+
+/** How long an action may take before it shows that it is working. */
+export const WORKING_DELAY = 300;
+
+/**
+ * Show `text` (with a spinner) in `node` once an action has taken longer
+ * than `WORKING_DELAY` ms; the returned function ends it (and clears the
+ * text if it was shown).
+ */
+export function working(node: HTMLElement, text: string, delay = WORKING_DELAY): () => void {
+  let shown = false;
+  const timer = window.setTimeout(() => {
+    shown = true;
+    fill(node, h('span', { className: 'jp-nbprod-working', role: 'status' }, h('span', { className: 'jp-nbprod-spinner' }), text));
+  }, delay);
+  return () => {
+    window.clearTimeout(timer);
+    if (shown && node.querySelector(':scope > .jp-nbprod-working')) {
+      fill(node);
+    }
+  };
+}
+
+/**
+ * A path as text with a `<wbr>` after each `/`: long paths wrap at their
+ * separators, never mid-word, and the text (copy, `textContent`) is unchanged.
+ */
+export function pathNodes(path: string): (string | HTMLElement)[] {
+  const parts = path.split('/');
+  return parts.flatMap((part, i) => (i < parts.length - 1 ? [`${part}/`, document.createElement('wbr')] : [part]));
+}

@@ -8,20 +8,12 @@ import { CodeEditor, CodeEditorWrapper } from '@jupyterlab/codeeditor';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import {
-  ExportResult,
-  exportSummary,
-  formatLocation,
-  parseExport,
-  parsePlan,
-  Plan,
-  PlannedFile,
-  previewFiles,
-  Problem
-} from './api';
+import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath } from './context';
-import { button, clock, debounce, fill, h, section } from './dom';
-import { ApiError, errorText, notebookRoute, notifyError, postApi, requestApi } from './request';
+import { button, clock, debounce, fill, h, pathNodes, section, working } from './dom';
+import { cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
+import { pullEdits } from './syncdialog';
+import { ExportResult, Plan, PlannedFile, Problem } from './wire';
 
 export class ExportSection extends Widget implements NotebookSection {
   constructor(private ctx: NbprodContext) {
@@ -39,12 +31,13 @@ export class ExportSection extends Widget implements NotebookSection {
       title: 'Write the module and tests of this notebook'
     });
     this.exportButton.classList.add('jp-nbprod-exportButton');
+    this.reasonNode = h('div', { className: 'jp-nbprod-disabledReason' });
 
     this.model = new CodeEditor.Model({ mimeType: 'text/x-python' });
     this.editor = new CodeEditorWrapper({
       factory: ctx.editorServices.factoryService.newInlineEditor,
       model: this.model,
-      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: true } }
     });
     this.editor.addClass('jp-nbprod-previewEditor');
     this.editorHost = h('div', { className: 'jp-nbprod-preview' });
@@ -53,6 +46,7 @@ export class ExportSection extends Widget implements NotebookSection {
       this.targetNode,
       this.problemsNode,
       h('div', { className: 'jp-nbprod-row' }, this.exportButton, this.resultNode),
+      this.reasonNode,
       h('h4', { className: 'jp-nbprod-subTitle' }, 'Preview'),
       this.tabsNode,
       this.editorHost,
@@ -90,6 +84,8 @@ export class ExportSection extends Widget implements NotebookSection {
     this.disconnect();
     this.panel = panel;
     this.plan = null;
+    this.planError = '';
+    this.loaded = false;
     this.result = null;
     this.refused = null;
     this.render();
@@ -116,23 +112,29 @@ export class ExportSection extends Widget implements NotebookSection {
     }
     const seq = ++this.sequence;
     this.previewStatus.textContent = 'updating…';
-    const route = notebookRoute(notebookPath(panel), 'plan');
+    const path = notebookPath(panel);
     try {
-      const data =
+      const plan =
         unsaved && panel.context.model.dirty
-          ? await postApi(route, { content: withoutOutputs(panel.context.model.toJSON()) })
-          : await requestApi(route);
+          ? await this.ctx.client.planContent(path, withoutOutputs(panel.context.model.toJSON()))
+          : await this.ctx.client.plan(path);
       if (seq !== this.sequence || this.panel !== panel) {
         return;
       }
-      this.plan = parsePlan(data);
+      this.plan = plan;
+      this.planError = '';
+      this.loaded = true;
       this.previewStatus.textContent = `${panel.context.model.dirty ? 'unsaved changes' : 'saved notebook'} · updated ${clock()}`;
+      this.ctx.planChanged.emit({ panel, plan });
     } catch (error) {
-      if (seq !== this.sequence) {
+      if (seq !== this.sequence || this.panel !== panel) {
         return;
       }
       this.plan = null;
+      this.loaded = true;
+      this.planError = errorText(error);
       this.previewStatus.textContent = 'no preview';
+      this.ctx.planChanged.emit({ panel, plan: null });
       // say it once, not after every keystroke while the problem lasts
       const text = errorText(error);
       if (text !== this.lastError) {
@@ -152,31 +154,74 @@ export class ExportSection extends Widget implements NotebookSection {
     if (!panel) {
       return;
     }
+    const blocked = this.blockedReason();
+    if (blocked) {
+      // the command palette and export-on-save reach here too: say why, never a success
+      Notification.warning(`Not exported: ${blocked}`, { autoClose: 6000 });
+      return;
+    }
     if (panel.context.model.dirty) {
       await panel.context.save();
     }
-    this.exportButton.disabled = true;
-    this.resultNode.textContent = 'exporting…';
+    this.busy = true;
+    this.render();
+    const stop = working(this.resultNode, 'exporting…');
     try {
-      const data = await postApi(notebookRoute(notebookPath(panel), 'export'), { force });
-      this.result = parseExport(data);
+      const result = await this.ctx.client.exportNotebook(notebookPath(panel), force);
+      this.result = result;
       this.refused = null;
-      const summary = exportSummary(this.result);
-      Notification.success(`Exported ${panel.context.path}: ${summary}`, { autoClose: 4000 });
+      const summary = exportSummary(result);
+      const written = result.files.some(f => f.status !== 'unchanged');
+      if (!result.ok || result.errors.length) {
+        notifyError('Export failed', new Error(result.errors.map(e => e.message).join('; ') || 'the export reported errors'));
+      } else if (!result.files.length) {
+        Notification.warning(`Nothing exported from ${panel.context.path}: no cell is tagged export or test`, { autoClose: 6000 });
+      } else if (written) {
+        Notification.success(`Exported ${panel.context.path}: ${summary}`, { autoClose: 4000 });
+      } else {
+        Notification.info(`${panel.context.path}: the generated files are up to date (${summary})`, { autoClose: 4000 });
+      }
+      if (written) {
+        this.ctx.exported.emit();
+      }
       await this.ctx.fileBrowser?.model.refresh();
     } catch (error) {
       this.result = null;
-      if (error instanceof ApiError && error.status === 409) {
-        this.refused = { message: error.body.message, hint: error.body.hint, files: error.body.files };
+      // decided on the error's machine type, never on the HTTP status
+      if (isErrorType(error, 'hand_edited')) {
+        this.refused = { message: error.body.message, hint: UI_HINTS.hand_edited, files: error.body.files };
       } else {
         this.refused = null;
         notifyError('Export failed', error);
       }
     } finally {
-      this.exportButton.disabled = false;
+      stop();
+      this.busy = false;
     }
     this.render();
     void this.refresh(false);
+  }
+
+  /** Pull the hand edits into the notebook (it reloads from disk), then plan again. */
+  private async pull(): Promise<void> {
+    const panel = this.panel;
+    if (!panel || this.busy) {
+      return;
+    }
+    this.busy = true;
+    this.render();
+    let outcome = '';
+    try {
+      outcome = await pullEdits(this.ctx, panel);
+    } finally {
+      this.busy = false;
+    }
+    if (outcome === 'pulled' || outcome === 'nothing') {
+      this.refused = null;
+    }
+    this.render();
+    void this.refresh(false);
+    await this.ctx.fileBrowser?.model.refresh();
   }
 
   private async confirmForce(): Promise<void> {
@@ -201,11 +246,32 @@ export class ExportSection extends Widget implements NotebookSection {
     }
     this.refreshSoon.cancel();
     if (this.ctx.settings.exportOnSave && !this.exporting) {
+      // plan the saved notebook first: export refuses while it has errors
       this.exporting = true;
-      void this.export(false).finally(() => (this.exporting = false));
+      void this.refresh(false)
+        .then(() => this.export(false))
+        .finally(() => (this.exporting = false));
     } else {
       void this.refresh(false);
     }
+  }
+
+  /** Why Export cannot be pressed now, or `''`. */
+  private blockedReason(): string {
+    if (!this.panel) {
+      return 'no notebook is open';
+    }
+    if (!this.loaded) {
+      return 'the export plan is still loading';
+    }
+    if (this.planError) {
+      return this.planError;
+    }
+    const errors = planErrors(this.plan);
+    if (errors) {
+      return `the plan has ${errors} error${errors === 1 ? '' : 's'}: fix ${errors === 1 ? 'it' : 'them'} first (click one to go to its cell)`;
+    }
+    return '';
   }
 
   private disconnect(): void {
@@ -219,7 +285,10 @@ export class ExportSection extends Widget implements NotebookSection {
 
   private render(): void {
     const plan = this.plan;
-    this.exportButton.disabled = !this.panel;
+    const blocked = this.blockedReason();
+    this.exportButton.disabled = this.busy || !!blocked;
+    this.exportButton.title = blocked ? `Export is disabled: ${blocked}` : 'Write the module and tests of this notebook';
+    fill(this.reasonNode, blocked && this.loaded && this.panel ? blocked : '');
     if (!this.panel) {
       fill(this.targetNode, h('p', { className: 'jp-nbprod-empty' }, 'Open a notebook to see what it exports.'));
       fill(this.problemsNode);
@@ -231,6 +300,18 @@ export class ExportSection extends Widget implements NotebookSection {
     const files = plan ? previewFiles(plan) : [];
     const module = files.find(f => f.kind === 'module');
     const tests = files.find(f => f.kind === 'tests');
+    const loading = !this.loaded;
+    // the count comes from the plan's cells, so it is right with errors too
+    const testCells = plan ? cellsWithRole(plan, 'test') : 0;
+    const testText = loading
+      ? 'loading…'
+      : !plan
+        ? 'unknown: the notebook cannot be planned'
+        : tests
+          ? tests.path
+          : testCells
+            ? `${testCells} test cell${testCells === 1 ? '' : 's'} (written once the errors are fixed)`
+            : 'no test cells';
     fill(
       this.targetNode,
       h(
@@ -240,11 +321,15 @@ export class ExportSection extends Widget implements NotebookSection {
         h(
           'dd',
           { className: 'jp-nbprod-module' },
-          plan?.module || '…',
-          module ? h('div', { className: 'jp-nbprod-path' }, module.path) : null
+          plan?.module || (loading ? 'loading…' : '—'),
+          module ? h('div', { className: 'jp-nbprod-path' }, pathNodes(module.path)) : null
         ),
         h('dt', {}, 'Tests'),
-        h('dd', { className: 'jp-nbprod-tests' }, tests ? tests.path : plan ? 'no test cells' : '…')
+        h(
+          'dd',
+          { className: 'jp-nbprod-tests', 'data-test-cells': String(testCells), title: `${testCells} test cell${testCells === 1 ? '' : 's'}` },
+          tests ? pathNodes(testText) : testText
+        )
       )
     );
     this.renderProblems(plan);
@@ -254,7 +339,14 @@ export class ExportSection extends Widget implements NotebookSection {
 
   private renderProblems(plan: Plan | null): void {
     if (!plan) {
-      fill(this.problemsNode);
+      fill(
+        this.problemsNode,
+        this.planError
+          ? h('li', { className: 'jp-nbprod-problem', 'data-severity': 'error' }, h('span', { className: 'jp-nbprod-severity' }, 'error'), h('span', { className: 'jp-nbprod-problemMessage' }, this.planError))
+          : !this.loaded
+            ? h('li', { className: 'jp-nbprod-loading' }, 'Planning the export…')
+            : null
+      );
       return;
     }
     if (!plan.problems.length) {
@@ -349,6 +441,11 @@ export class ExportSection extends Widget implements NotebookSection {
           refused.message,
           refused.files.length ? h('ul', {}, refused.files.map(f => h('li', {}, f))) : null,
           refused.hint ? h('div', { className: 'jp-nbprod-hint' }, refused.hint) : null,
+          button('Pull edits into notebook', () => void this.pull(), {
+            accept: true,
+            className: 'jp-nbprod-pullButton',
+            title: 'Bring the hand edits of the generated files back into the cells they came from'
+          }),
           button('Force Export…', () => void this.confirmForce(), {
             warn: true,
             className: 'jp-nbprod-forceButton',
@@ -369,7 +466,7 @@ export class ExportSection extends Widget implements NotebookSection {
         'ul',
         { className: 'jp-nbprod-exported' },
         result.files.map(f =>
-          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', f.path)
+          h('li', { 'data-status': f.status }, h('span', { className: 'jp-nbprod-fileStatus' }, f.status), ' ', pathNodes(f.path))
         )
       )
     );
@@ -408,6 +505,10 @@ export class ExportSection extends Widget implements NotebookSection {
   private sequence = 0;
   private lastError = '';
   private exporting = false;
+  private busy = false;
+  private loaded = false;
+  private planError = '';
+  private reasonNode: HTMLElement;
   private refreshSoon: ReturnType<typeof debounce>;
   private targetNode: HTMLElement;
   private problemsNode: HTMLElement;
@@ -417,6 +518,11 @@ export class ExportSection extends Widget implements NotebookSection {
   private resultNode: HTMLElement;
   private exportButton: HTMLButtonElement;
 }
+
+/** Hints in the words of this UI (the server's name the CLI's flags). */
+const UI_HINTS = {
+  hand_edited: 'pull the edits into the notebook with Pull edits into notebook, or overwrite them with Force Export'
+};
 
 /** The notebook without outputs: the plan never reads them, and images are big. */
 function withoutOutputs(notebook: unknown): unknown {

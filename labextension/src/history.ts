@@ -14,10 +14,12 @@ import {
   Tooltip
 } from 'chart.js';
 
-import { chartPoints, formatDuration, formatValue, metricNames, parseRunList, RunRecord } from './api';
+import { notifyError } from './client';
 import { NbprodContext, openFile } from './context';
 import { badge, button, fill, h } from './dom';
-import { notifyError, requestApi } from './request';
+import { SortKey, sortRuns } from './compare';
+import { chartPoints, formatDuration, formatValue, metricNames } from './format';
+import { RunRecord } from './wire';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 
@@ -42,7 +44,8 @@ export class HistoryView extends Widget {
       className: 'jp-mod-styled jp-nbprod-input jp-nbprod-filterBatch',
       placeholder: 'batch id',
       'aria-label': 'Batch',
-      onchange: () => void this.refresh()
+      onchange: () => void this.refresh(),
+      oninput: () => this.updateButtons()
     });
     this.metricSelect = h('select', {
       className: 'jp-mod-styled jp-nbprod-metricSelect',
@@ -53,6 +56,15 @@ export class HistoryView extends Widget {
       }
     });
     this.countNode = h('span', { className: 'jp-nbprod-count' });
+    this.compareButton = button('Compare', () => this.compareSelected(), {
+      accept: true,
+      className: 'jp-nbprod-compareButton',
+      title: 'Compare the selected runs side by side'
+    });
+    this.compareBatchButton = button('Compare Batch', () => this.compareBatch(), {
+      className: 'jp-nbprod-compareBatchButton',
+      title: 'Select the runs of the batch in the Batch filter and compare them'
+    });
     this.canvas = h('canvas', { className: 'jp-nbprod-chartCanvas' });
     this.tableNode = h('div', { className: 'jp-nbprod-historyTable' });
     this.node.append(
@@ -63,7 +75,9 @@ export class HistoryView extends Widget {
         h('label', {}, 'Status ', this.statusSelect),
         h('label', {}, 'Batch ', this.batchInput),
         button('Refresh', () => void this.refresh(), { className: 'jp-nbprod-refresh' }),
-        this.countNode
+        this.countNode,
+        this.compareButton,
+        this.compareBatchButton
       ),
       h(
         'div',
@@ -81,6 +95,54 @@ export class HistoryView extends Widget {
     this.ctx.runsChanged.disconnect(this.onRunsChanged, this);
     this.chart?.destroy();
     super.dispose();
+  }
+
+  /** Show one run: filter to its notebook, highlight its row. */
+  showRun(runId: string, notebook: string | null): void {
+    this.highlight = runId;
+    if (notebook !== null) {
+      this.wantedNotebook = notebook;
+    }
+    this.statusSelect.value = '';
+    this.batchInput.value = '';
+    void this.refresh();
+  }
+
+  private compareSelected(): void {
+    const ids = this.runs.filter(r => this.selected.has(r.id)).map(r => r.id);
+    if (ids.length >= 2) {
+      this.ctx.historyRequested.emit({ compare: ids });
+    }
+  }
+
+  private compareBatch(): void {
+    const batch = this.batchInput.value.trim() || this.batchOfSelection();
+    if (batch) {
+      this.ctx.historyRequested.emit({ compareBatch: batch });
+    }
+  }
+
+  /** The one batch all selected runs belong to, or ''. */
+  private batchOfSelection(): string {
+    const batches = new Set(this.runs.filter(r => this.selected.has(r.id)).map(r => r.batch_id ?? ''));
+    return batches.size === 1 ? [...batches][0] : '';
+  }
+
+  private updateButtons(): void {
+    const count = this.runs.filter(r => this.selected.has(r.id)).length;
+    this.compareButton.disabled = count < 2;
+    this.compareButton.textContent = count >= 2 ? `Compare ${count}` : 'Compare';
+    this.compareButton.title = count < 2 ? 'Select two or more runs (the checkboxes) to compare them' : `Compare the ${count} selected runs side by side`;
+    const batch = this.batchInput.value.trim() || this.batchOfSelection();
+    this.compareBatchButton.disabled = !batch;
+    this.compareBatchButton.title = batch ? `Compare every run of batch ${batch}` : 'Filter by a batch (click a batch id) to compare its runs';
+  }
+
+  private sortBy(key: SortKey): void {
+    const same = JSON.stringify(key) === JSON.stringify(this.sort);
+    this.descending = same ? !this.descending : key.kind === 'metric';
+    this.sort = key;
+    this.render();
   }
 
   /** Filter the history to one notebook (or all with ''). */
@@ -104,6 +166,9 @@ export class HistoryView extends Widget {
 
   async refresh(): Promise<void> {
     const seq = ++this.sequence;
+    if (!this.loadedOnce) {
+      fill(this.tableNode, h('p', { className: 'jp-nbprod-loading' }, 'Reading the run history…'));
+    }
     if (this.wantedNotebook !== null) {
       this.ensureOption(this.wantedNotebook);
       this.notebookSelect.value = this.wantedNotebook;
@@ -117,14 +182,15 @@ export class HistoryView extends Widget {
         limit: 500
       };
       const [list, all] = await Promise.all([
-        requestApi('runs', {}, query).then(parseRunList),
-        requestApi('runs', {}, { limit: 500 }).then(parseRunList)
+        this.ctx.client.runs(query),
+        this.ctx.client.runs({ limit: 500 })
       ]);
       if (seq !== this.sequence) {
         return;
       }
       this.runs = list.runs;
       this.total = list.total;
+      this.loadedOnce = true;
       for (const notebook of [...new Set(all.runs.map(r => r.notebook))].sort()) {
         this.ensureOption(notebook);
       }
@@ -153,6 +219,27 @@ export class HistoryView extends Widget {
       this.metricSelect.value = this.metric;
     }
     const params = [...new Set(this.runs.flatMap(r => Object.keys(r.parameters)))];
+    const runs = this.sort ? sortRuns(this.runs, this.sort, this.descending) : this.runs;
+    const header = (label: string, key: SortKey | null, className = '') => {
+      const current = key && JSON.stringify(key) === JSON.stringify(this.sort);
+      return h(
+        'th',
+        {
+          className,
+          'aria-sort': current ? (this.descending ? 'descending' : 'ascending') : undefined,
+          'data-sort-key': key ? ('name' in key ? `${key.kind}:${key.name}` : key.kind) : undefined
+        },
+        key
+          ? h(
+              'button',
+              { type: 'button', className: 'jp-nbprod-sortButton', title: `Sort by ${label}`, onclick: () => this.sortBy(key) },
+              label,
+              current ? (this.descending ? ' ▼' : ' ▲') : ''
+            )
+          : label
+      );
+    };
+    const allSelected = this.runs.length > 0 && this.runs.every(r => this.selected.has(r.id));
     fill(
       this.tableNode,
       this.runs.length
@@ -165,16 +252,66 @@ export class HistoryView extends Widget {
               h(
                 'tr',
                 {},
-                ['run', 'notebook', 'status', 'started', 'time', 'parameters', 'metrics', 'commit', ''].map(t => h('th', {}, t))
+                h(
+                  'th',
+                  {},
+                  h('input', {
+                    type: 'checkbox',
+                    'aria-label': 'Select all runs',
+                    checked: allSelected,
+                    onchange: (event: Event) => {
+                      const on = (event.target as HTMLInputElement).checked;
+                      for (const r of this.runs) {
+                        if (on) {
+                          this.selected.add(r.id);
+                        } else {
+                          this.selected.delete(r.id);
+                        }
+                      }
+                      this.render();
+                    }
+                  })
+                ),
+                header('run', { kind: 'run' }),
+                header('notebook', { kind: 'notebook' }),
+                header('status', { kind: 'status' }),
+                header('started', { kind: 'started' }),
+                header('time', { kind: 'time' }),
+                params.map(p => header(p, { kind: 'parameter', name: p }, 'jp-nbprod-paramColumn')),
+                metrics.map(m => header(m, { kind: 'metric', name: m }, 'jp-nbprod-metricColumn')),
+                header('commit', null),
+                header('', null)
               )
             ),
             h(
               'tbody',
               {},
-              this.runs.map(run =>
+              runs.map(run =>
                 h(
                   'tr',
-                  { 'data-status': run.status, 'data-run-id': run.id },
+                  {
+                    'data-status': run.status,
+                    'data-run-id': run.id,
+                    className: run.id === this.highlight ? 'jp-mod-highlighted' : ''
+                  },
+                  h(
+                    'td',
+                    {},
+                    h('input', {
+                      type: 'checkbox',
+                      className: 'jp-nbprod-selectRun',
+                      'aria-label': `Select ${run.id}`,
+                      checked: this.selected.has(run.id),
+                      onchange: (event: Event) => {
+                        if ((event.target as HTMLInputElement).checked) {
+                          this.selected.add(run.id);
+                        } else {
+                          this.selected.delete(run.id);
+                        }
+                        this.updateButtons();
+                      }
+                    })
+                  ),
                   h('td', { className: 'jp-nbprod-runId' }, run.id, run.batch_id
                       ? h(
                           'a',
@@ -195,8 +332,12 @@ export class HistoryView extends Widget {
                   h('td', {}, badge(run.status), run.error ? h('div', { className: 'jp-nbprod-runError', title: run.error.evalue }, run.error.ename) : null),
                   h('td', {}, run.created_at ? new Date(run.created_at).toLocaleString() : ''),
                   h('td', {}, formatDuration(run.duration)),
-                  h('td', {}, params.filter(p => p in run.parameters).map(p => h('div', {}, `${p} = ${formatValue(run.parameters[p])}`))),
-                  h('td', {}, Object.entries(run.metrics).map(([m, v]) => h('div', {}, `${m} = ${formatValue(v)}`))),
+                  params.map(p =>
+                    p in run.parameters
+                      ? h('td', { className: 'jp-nbprod-paramColumn' }, formatValue(run.parameters[p]))
+                      : h('td', { className: 'jp-nbprod-paramColumn jp-nbprod-default', title: 'not given: the parameters cell\'s default (Compare shows it)' }, 'default')
+                  ),
+                  metrics.map(m => h('td', { className: 'jp-nbprod-metricColumn' }, m in run.metrics ? formatValue(run.metrics[m]) : '')),
                   h('td', { title: run.git_commit ?? '' }, run.git_commit ? `${run.git_commit.slice(0, 7)}${run.git_dirty ? '*' : ''}` : ''),
                   h(
                     'td',
@@ -223,6 +364,8 @@ export class HistoryView extends Widget {
           )
         : h('p', { className: 'jp-nbprod-empty' }, 'No runs yet: run a notebook from the Production panel or with `nbprod run`.')
     );
+    this.updateButtons();
+    this.node.querySelector('tr.jp-mod-highlighted')?.scrollIntoView({ block: 'nearest' });
     this.renderChart();
   }
 
@@ -278,6 +421,13 @@ export class HistoryView extends Widget {
   }
 
   private runs: RunRecord[] = [];
+  private selected = new Set<string>();
+  private sort: SortKey | null = null;
+  private descending = false;
+  private highlight = '';
+  private loadedOnce = false;
+  private compareButton: HTMLButtonElement;
+  private compareBatchButton: HTMLButtonElement;
   private metric = '';
   private total = 0;
   private sequence = 0;

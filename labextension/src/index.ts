@@ -12,7 +12,9 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Signal } from '@lumino/signaling';
 
 import { activateCellRoles } from './cellroles';
+import { NbprodClient } from './client';
 import { DEFAULT_SETTINGS, NbprodContext, NbprodSettings } from './context';
+import { CompareView } from './compareview';
 import { HistoryView } from './history';
 import { nbprodIcon, PANEL_ID, ProductionPanel } from './panel';
 
@@ -34,7 +36,7 @@ function readSettings(settings: ISettingRegistry.ISettings, target: NbprodSettin
   target.exportOnSave = get('exportOnSave');
   target.previewDelay = Math.max(0, get('previewDelay'));
   target.pollInterval = Math.max(200, get('pollInterval'));
-  target.batchJobs = Math.max(1, get('batchJobs'));
+  target.batchJobs = Math.max(0, get('batchJobs'));
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -63,9 +65,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       editorServices,
       fileBrowser,
       settings: { ...DEFAULT_SETTINGS },
+      client: new NbprodClient(),
+      info: null,
+      infoChanged: new Signal({}),
       runsChanged: new Signal<object, void>({}),
-      themeChanged
+      themeChanged,
+      planChanged: new Signal({}),
+      parametersChanged: new Signal({}),
+      exported: new Signal<object, void>({}),
+      historyRequested: new Signal({})
     };
+    ctx.client
+      .info()
+      .then(info => {
+        ctx.info = info;
+        ctx.infoChanged.emit(info);
+      })
+      .catch(reason => console.warn('nbprod: the server did not say its defaults', reason));
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)
@@ -76,7 +92,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => console.warn('nbprod: cannot load the settings', reason));
     }
 
-    activateCellRoles(app, tracker, palette);
+    activateCellRoles(app, tracker, palette, ctx);
 
     // the run history, in the main area
     const historyTracker = new WidgetTracker<MainAreaWidget<HistoryView>>({ namespace: 'nbprod-history' });
@@ -97,6 +113,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       app.shell.activateById(history.id);
     };
+
+    // the Compare view, in the main area next to the history
+    let compare: MainAreaWidget<CompareView> | null = null;
+    const openCompare = (request: { ids?: string[]; batch?: string }) => {
+      if (!compare || compare.isDisposed) {
+        compare = new MainAreaWidget({ content: new CompareView(ctx) });
+        compare.id = 'nbprod-compare';
+        compare.title.label = 'Compare Runs';
+        compare.title.icon = nbprodIcon;
+        compare.title.closable = true;
+      }
+      if (!compare.isAttached) {
+        app.shell.add(compare, 'main', history?.isAttached ? { ref: history.id, mode: 'split-bottom' } : undefined);
+      }
+      app.shell.activateById(compare.id);
+      void compare.content.load(request);
+    };
+    ctx.historyRequested.connect((_, request) => {
+      if (request.compare) {
+        openCompare({ ids: request.compare });
+      } else if (request.compareBatch) {
+        openCompare({ batch: request.compareBatch });
+      } else {
+        openHistory();
+        if (request.run) {
+          history!.content.showRun(request.run, request.notebook ?? null);
+        }
+      }
+    });
 
     const panel = new ProductionPanel(ctx, tracker, openHistory);
     app.shell.add(panel, 'right', { rank: 600 });

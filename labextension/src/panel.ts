@@ -7,28 +7,36 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { BatchSection } from './batchsection';
-import { NbprodContext } from './context';
-import { button, h } from './dom';
+import { isRunOutput, NbprodContext } from './context';
+import { button, fill, h, pathNodes } from './dom';
 import { ExportSection } from './exportsection';
+import { OutputSection } from './outputsection';
 import { RunSection } from './runsection';
 import { ShipSection } from './shipsection';
 
 export const PANEL_ID = 'nbprod-production-panel';
 
-/** The icon of the panel's tab: a box with an arrow out of it (ship). */
+/**
+ * The icon of the panel's tab: a ship (a hull on a wave, a mast and a sail),
+ * drawn like JupyterLab's own icons: 16 px, one fill that follows the theme
+ * through the `jp-icon3` class.
+ */
 export const nbprodIcon = new LabIcon({
   name: 'nbprod:ship',
   svgstr:
     '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
     '<g class="jp-icon3" fill="#616161">' +
-    '<path d="M12 2 6.5 7.5l1.4 1.4L11 5.8V15h2V5.8l3.1 3.1 1.4-1.4z"/>' +
-    '<path d="M4 13h2v6h12v-6h2v8H4z"/>' +
+    '<path d="M11 2h2v10h-2z"/>' +
+    '<path d="M13 3.2 19.5 11H13z"/>' +
+    '<path d="M9.8 5 5 11h4.8z"/>' +
+    '<path d="M2.5 13h19l-2.6 5.2c-.3.5-.8.8-1.4.8H6.5c-.6 0-1.1-.3-1.4-.8z"/>' +
+    '<path d="M2 21.2c1.3 0 2-.7 2.7-.7s1.4.7 2.6.7 1.9-.7 2.6-.7 1.4.7 2.6.7 1.9-.7 2.6-.7 1.4.7 2.6.7 1.9-.7 2.6-.7 1.3.7 2.2.7v1.3c-1.3 0-2-.7-2.7-.7s-1.4.7-2.6.7-1.9-.7-2.6-.7-1.4.7-2.6.7-1.9-.7-2.6-.7-1.4.7-2.6.7-1.9-.7-2.6-.7-1.3.7-2.2.7z"/>' +
     '</g></svg>'
 });
 
 export class ProductionPanel extends Panel {
   constructor(
-    ctx: NbprodContext,
+    private ctx: NbprodContext,
     private tracker: INotebookTracker,
     openHistory: () => void
   ) {
@@ -50,12 +58,22 @@ export class ProductionPanel extends Panel {
     this.runSection = new RunSection(ctx);
     this.batchSection = new BatchSection(ctx);
     this.shipSection = new ShipSection(ctx);
-    this.runSection.onParameters = parameters => this.batchSection.setParameters(parameters);
-    for (const widget of [header, this.exportSection, this.runSection, this.batchSection, this.shipSection]) {
+    this.outputSection = new OutputSection(ctx);
+    this.outputSection.hide();
+    for (const widget of [header, this.outputSection, this.exportSection, this.runSection, this.batchSection, this.shipSection]) {
       this.addWidget(widget);
     }
     tracker.currentChanged.connect(this.follow, this);
+    // the runs folder is known once the server answered: look again then
+    ctx.infoChanged.connect(this.refollow, this);
     this.follow();
+  }
+
+  private refollow(): void {
+    const panel = this.current;
+    this.current = null;
+    this.followed = null;
+    this.show_(panel);
   }
 
   /** Show the notebook that is current in the tracker. */
@@ -64,18 +82,41 @@ export class ProductionPanel extends Panel {
     if (panel === this.current) {
       return;
     }
+    this.show_(panel);
+  }
+
+  private show_(panel: NotebookPanel | null): void {
+    // what was connected for the last notebook is let go before the next one
+    this.followed?.disposed.disconnect(this.onDisposed, this);
     this.current = panel;
-    this.notebookLabel.textContent = panel ? panel.context.path : 'no notebook open';
-    this.notebookLabel.title = this.notebookLabel.textContent;
-    panel?.disposed.connect(() => {
-      if (this.current === panel) {
-        this.current = null;
-        this.follow();
-      }
-    });
-    for (const part of [this.exportSection, this.runSection, this.batchSection, this.shipSection]) {
-      part.setNotebook(panel);
+    this.followed = panel;
+    fill(this.notebookLabel, ...(panel ? pathNodes(panel.context.path) : ['no notebook open']));
+    this.notebookLabel.title = this.notebookLabel.textContent ?? '';
+    panel?.disposed.connect(this.onDisposed, this);
+    const output = !!panel && isRunOutput(this.ctx, panel.context.path);
+    this.node.dataset.following = output ? 'output' : panel ? 'source' : 'none';
+    // an output notebook is a result: its run, not Export and Run
+    this.outputSection.setHidden(!output);
+    for (const part of [this.exportSection, this.runSection, this.batchSection]) {
+      part.setHidden(output);
+      part.setNotebook(output ? null : panel);
     }
+    this.outputSection.setNotebook(output ? panel : null);
+    this.shipSection.setNotebook(panel);
+  }
+
+  private onDisposed(panel: NotebookPanel): void {
+    if (this.current === panel) {
+      this.current = null;
+      this.follow();
+    }
+  }
+
+  dispose(): void {
+    this.tracker.currentChanged.disconnect(this.follow, this);
+    this.ctx.infoChanged.disconnect(this.refollow, this);
+    this.followed?.disposed.disconnect(this.onDisposed, this);
+    super.dispose();
   }
 
   /** The export part (commands use it). */
@@ -83,7 +124,9 @@ export class ProductionPanel extends Panel {
   readonly runSection: RunSection;
   readonly batchSection: BatchSection;
   readonly shipSection: ShipSection;
+  readonly outputSection: OutputSection;
   private current: NotebookPanel | null = null;
+  private followed: NotebookPanel | null = null;
   private header: HTMLElement;
   private notebookLabel: HTMLElement;
 }

@@ -1,8 +1,10 @@
 /**
- * Cell roles: the `export`, `test` and `parameters` tags of a cell's
- * `metadata.tags`. Pure functions, no DOM: the commands and the cell
- * decorations build on these.
+ * Cell roles. Editing: the `export`, `test` and `parameters` tags of a
+ * cell's `metadata.tags` (what the role commands write). Showing: the role
+ * the server's plan gives each cell (tags, `#| export` directives,
+ * `exporti`), never a guess made here. Pure functions, no DOM.
  */
+import { CellPlan, Plan } from './wire';
 
 /** The role tags nbprod understands, in the order they are shown. */
 export const ROLE_TAGS = ['export', 'test', 'parameters'] as const;
@@ -38,13 +40,30 @@ export function tagList(tags: unknown): string[] {
 }
 
 /**
- * The role of a cell with these tags: the first role tag it carries in
- * `ROLE_TAGS` order (a cell tagged both `export` and `test` is shown as
- * `export`, as the exporter treats it), else `none`.
+ * True when the tags give exactly `role` (for `none`: no role tag): the
+ * check mark of the role commands, which edit tags.
  */
-export function roleOf(tags: unknown): Role {
-  const list = tagList(tags);
-  return ROLE_TAGS.find(tag => list.includes(tag)) ?? 'none';
+export function taggedAs(tags: unknown, role: Role): boolean {
+  const present = ROLE_TAGS.filter(tag => tagList(tags).includes(tag));
+  return role === 'none' ? present.length === 0 : present.length === 1 && present[0] === role;
+}
+
+/** The roles the plan shows: `export`, `exporti`, `test`, `parameters`. */
+export const SHOWN_ROLES = ['export', 'exporti', 'test', 'parameters'];
+
+/**
+ * The role the plan gives a cell: found by cell id, else by index; `none`
+ * when the plan does not list it (markdown cells, exploration).
+ */
+export function plannedRole(plan: Plan, cellId: string | null, index: number): string {
+  let cell: CellPlan | undefined;
+  if (cellId) {
+    cell = plan.cells.find(c => c.cell_id === cellId);
+  }
+  if (!cell && !plan.cells.some(c => c.cell_id)) {
+    cell = plan.cells.find(c => c.index === index);
+  }
+  return cell && SHOWN_ROLES.includes(cell.role) ? cell.role : 'none';
 }
 
 /**

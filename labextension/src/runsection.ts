@@ -5,30 +5,16 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import {
-  defaultText,
-  FINISHED,
-  formatDuration,
-  formatValue,
-  inputKind,
-  Parameter,
-  parseParameters,
-  parseRunReply,
-  readInput,
-  RunRecord
-} from './api';
+import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath, openFile } from './context';
-import { badge, button, fill, h, poll, section } from './dom';
-import { ApiError, errorText, notebookRoute, notifyError, postApi, requestApi } from './request';
-
-/** Fetch the parameters of a notebook (an empty list when it has none). */
-export async function fetchParameters(path: string): Promise<Parameter[]> {
-  return parseParameters(await requestApi(notebookRoute(path, 'parameters')));
-}
+import { badge, button, fill, h, poll, section, working } from './dom';
+import { defaultText, floatNames, inputKind, readInput } from './form';
+import { formatDuration, formatValue } from './format';
+import { Parameter, RunRecord } from './wire';
 
 /** Render a run's status line, its metrics or error, and the output link. */
 export function renderRun(ctx: NbprodContext, run: RunRecord): HTMLElement {
-  const finished = FINISHED.includes(run.status);
+  const finished = run.terminal;
   const metrics = Object.entries(run.metrics);
   return h(
     'div',
@@ -109,6 +95,10 @@ export class RunSection extends Widget implements NotebookSection {
     this.panel = panel;
     this.parameters = [];
     this.message = '';
+    this.loading = !!panel;
+    this.stopPoll?.();
+    this.stopPoll = null;
+    fill(this.statusNode);
     this.renderForm();
     if (panel) {
       panel.context.saveState.connect(this.onSaved, this);
@@ -120,9 +110,6 @@ export class RunSection extends Widget implements NotebookSection {
   get currentParameters(): Parameter[] {
     return this.parameters;
   }
-
-  /** Emitted (as a callback) when the parameters were loaded. */
-  onParameters: ((parameters: Parameter[]) => void) | null = null;
 
   private onSaved(_: unknown, state: string): void {
     if (state === 'completed') {
@@ -136,7 +123,7 @@ export class RunSection extends Widget implements NotebookSection {
       return;
     }
     try {
-      const parameters = await fetchParameters(notebookPath(panel));
+      const parameters = await this.ctx.client.parameters(notebookPath(panel));
       if (panel !== this.panel) {
         return;
       }
@@ -145,20 +132,25 @@ export class RunSection extends Widget implements NotebookSection {
         ? ''
         : 'No parameters cell: tag a cell "parameters" to run with other values.';
     } catch (error) {
+      if (panel !== this.panel) {
+        return;
+      }
       this.parameters = [];
-      this.message =
-        error instanceof ApiError && error.status === 404 && !error.body.location
-          ? errorText(error)
-          : `Cannot read the parameters: ${errorText(error)}`;
+      this.message = isErrorType(error, 'not_found') ? errorText(error) : `Cannot read the parameters: ${errorText(error)}`;
     }
+    this.loading = false;
     this.renderForm();
-    this.onParameters?.(this.parameters);
+    this.ctx.parametersChanged.emit({ panel, parameters: this.parameters });
   }
 
   private renderForm(): void {
-    this.runButton.disabled = !this.panel;
+    this.runButton.disabled = !this.panel || this.loading || this.starting;
     if (!this.panel) {
       fill(this.formNode, h('p', { className: 'jp-nbprod-empty' }, 'Open a notebook to run it.'));
+      return;
+    }
+    if (this.loading) {
+      fill(this.formNode, h('p', { className: 'jp-nbprod-loading' }, 'Reading the parameters cell…'));
       return;
     }
     fill(
@@ -234,18 +226,18 @@ export class RunSection extends Widget implements NotebookSection {
     }
     this.stopPoll?.();
     this.runButton.disabled = true;
-    fill(this.statusNode, h('span', { className: 'jp-nbprod-empty' }, 'starting…'));
+    fill(this.statusNode);
+    const stop = working(this.statusNode, 'starting the run…');
     try {
-      const run = parseRunReply(
-        await postApi('runs', { notebook: notebookPath(panel), parameters: values.parameters })
-      );
+      const run = await this.ctx.client.startRun(notebookPath(panel), values.parameters ?? {}, floatNames(this.parameters));
+      stop();
       this.ctx.runsChanged.emit();
       this.display(run);
       this.stopPoll = poll(
         async () => {
-          const current = parseRunReply(await requestApi(`runs/${encodeURIComponent(run.id)}`));
+          const current = await this.ctx.client.run(run.id);
           this.display(current);
-          const done = FINISHED.includes(current.status);
+          const done = current.terminal;
           if (done) {
             this.runButton.disabled = false;
             this.ctx.runsChanged.emit();
@@ -259,6 +251,7 @@ export class RunSection extends Widget implements NotebookSection {
         }
       );
     } catch (error) {
+      stop();
       this.runButton.disabled = false;
       fill(this.statusNode);
       notifyError('Run failed to start', error);
@@ -272,6 +265,8 @@ export class RunSection extends Widget implements NotebookSection {
   private panel: NotebookPanel | null = null;
   private parameters: Parameter[] = [];
   private message = '';
+  private loading = false;
+  private starting = false;
   private stopPoll: (() => void) | null = null;
   private formNode: HTMLFormElement;
   private runButton: HTMLButtonElement;

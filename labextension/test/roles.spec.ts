@@ -1,21 +1,45 @@
-import { isRole, roleOf, ROLES, sameTags, tagList, withRole } from '../src/roles';
+import { isRole, plannedRole, ROLES, sameTags, tagList, taggedAs, withRole } from '../src/roles';
+import { parsePlan } from '../src/parse';
 
-describe('roleOf', () => {
+describe('taggedAs', () => {
   it('is none without role tags', () => {
-    expect(roleOf(undefined)).toBe('none');
-    expect(roleOf([])).toBe('none');
-    expect(roleOf(['hide-input', 'slow'])).toBe('none');
-    expect(roleOf('export')).toBe('none');
+    expect(taggedAs(undefined, 'none')).toBe(true);
+    expect(taggedAs(['hide-input', 'slow'], 'none')).toBe(true);
+    expect(taggedAs('export', 'none')).toBe(true);
   });
 
   it('finds the role tag among others', () => {
-    expect(roleOf(['slow', 'test'])).toBe('test');
-    expect(roleOf(['parameters'])).toBe('parameters');
+    expect(taggedAs(['slow', 'test'], 'test')).toBe(true);
+    expect(taggedAs(['parameters'], 'export')).toBe(false);
   });
 
-  it('prefers export, then test, then parameters when several are set', () => {
-    expect(roleOf(['test', 'export'])).toBe('export');
-    expect(roleOf(['parameters', 'test'])).toBe('test');
+  it('never picks one of two role tags (the exporter refuses such a cell)', () => {
+    expect(taggedAs(['test', 'export'], 'export')).toBe(false);
+    expect(taggedAs(['test', 'export'], 'test')).toBe(false);
+  });
+});
+
+describe('plannedRole', () => {
+  const plan = parsePlan({
+    cells: [
+      { index: 1, cell_id: 'a', role: 'export', module: 'pkg.m' },
+      { index: 2, cell_id: 'b', role: 'exporti', module: 'pkg.m' },
+      { index: 3, cell_id: 'c', role: 'none', module: null },
+      { index: 4, cell_id: 'd', role: 'test', module: null }
+    ]
+  });
+
+  it('takes the role the server decided, directives and exporti included', () => {
+    expect(plannedRole(plan, 'a', 99)).toBe('export');
+    expect(plannedRole(plan, 'b', 2)).toBe('exporti');
+    expect(plannedRole(plan, 'd', 4)).toBe('test');
+    expect(plannedRole(plan, 'c', 3)).toBe('none');
+  });
+
+  it('is none for cells the plan does not list; falls back to the index without ids', () => {
+    expect(plannedRole(plan, 'zz', 1)).toBe('none');
+    const old = parsePlan({ cells: [{ index: 0, role: 'parameters' }] });
+    expect(plannedRole(old, null, 0)).toBe('parameters');
   });
 });
 
@@ -44,9 +68,9 @@ describe('withRole', () => {
     expect(tagList({ tags: 1 })).toEqual([]);
   });
 
-  it('round-trips through roleOf for every role', () => {
+  it('round-trips through taggedAs for every role', () => {
     for (const role of ROLES) {
-      expect(roleOf(withRole(['export', 'x'], role))).toBe(role);
+      expect(taggedAs(withRole(['export', 'x'], role), role)).toBe(true);
     }
   });
 });

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
-from nbprod.cli import err, fail, main, out
-from nbprod.config import load_config
+from nbprod.cli import err, fail, json_option, load_project, main, out
 from nbprod.errors import Problem
 
 if TYPE_CHECKING:
@@ -101,7 +100,7 @@ def render_report(result: ExportResult) -> None:
     is_flag=True,
     help="Give cells without an id one (re-saves the notebook).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -116,7 +115,7 @@ def export_command(
     project: Path | None,
 ) -> None:
     """Write the module and tests of each NOTEBOOK (default: all of the project's)."""
-    config = load_config(project or (notebooks[0] if notebooks else Path.cwd()))
+    config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
     from nbprod.export import export_notebooks
 
     result = export_notebooks(

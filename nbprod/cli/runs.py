@@ -14,8 +14,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from nbprod.cli import err, main, out
-from nbprod.config import ProjectConfig, default_jobs, find_project_root, load_config
+from nbprod.cli import err, json_option, load_project, main, out
+from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
@@ -32,7 +32,28 @@ _STATUS_STYLE = {
     "cancelled": "yellow",
     "running": "cyan",
     "queued": "dim",
+    "interrupted": "bold magenta",
 }
+
+
+def _print_resume_hints(runs: list[RunRecord]) -> None:
+    """Under a listing: how to go on with interrupted work (its process died)."""
+    batches = list(
+        dict.fromkeys(
+            r.batch_id for r in runs if r.status == "interrupted" and r.batch_id
+        )
+    )
+    for batch_id in batches:
+        out.print(
+            f"[bold magenta]interrupted[/]: batch {batch_id} (its process ended); "
+            f"resume with: nbprod batch --resume {batch_id}"
+        )
+    for run in runs:
+        if run.status == "interrupted" and not run.batch_id:
+            out.print(
+                f"[bold magenta]interrupted[/]: run {run.id} (its process ended); "
+                f"run it again with: nbprod run {escape(run.notebook)}"
+            )
 
 
 def _echo_json(data: Any) -> None:
@@ -99,9 +120,7 @@ def _parameter_options(function: Any) -> Any:
 
 
 def _common_options(function: Any) -> Any:
-    function = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(
-        function
-    )
+    function = json_option("Print JSON.")(function)
     function = click.option(
         "--kernel", metavar="NAME", help="Kernel to run in (default: the notebook's)."
     )(function)
@@ -157,6 +176,7 @@ def render_run(run: RunRecord) -> None:
         if value:
             style = "bold red" if name == "error" else "dim"
             out.print(f"  [{style}]{name:<10}[/] {escape(str(value))}")
+    _print_resume_hints([run])
     if run.metrics:
         out.print("  [dim]metrics[/]")
         for name, value in run.metrics.items():
@@ -173,8 +193,8 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     if notebook is not None:
         root = find_project_root(notebook)
         if root is not None:
-            return load_config(root)
-    return load_config(Path.cwd())
+            return load_project(root)
+    return load_project(Path.cwd())
 
 
 def _check_kernel(kernel: str | None) -> None:
@@ -489,28 +509,40 @@ def batch_command(
 
 
 @main.command("runs")
-@click.argument("run_id", required=False)
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--notebook", help="Only runs of this notebook (path or file name).")
 @click.option("--batch", "batch_id", help="Only the runs of this batch.")
 @click.option(
     "--status", type=click.Choice(RUN_STATUSES), help="Only runs with this status."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Compare the runs RUN_ID... (or those of --batch) side by side.",
+)
+@json_option("Print JSON.")
 def runs_command(
-    run_id: str | None,
+    run_ids: tuple[str, ...],
     notebook: str | None,
     batch_id: str | None,
     status: str | None,
     limit: int,
+    compare: bool,
     as_json: bool,
 ) -> None:
-    """List recent runs, or show run RUN_ID (an id or a unique prefix) with its metrics."""
-    from nbprod.history.store import HistoryStore
+    """List recent runs, show run RUN_ID (an id or a unique prefix), or --compare runs."""
+    from nbprod.run.recovery import open_history
 
     config = _config_for(None)
-    store = HistoryStore(config.database_url)
-    try:
+    if compare:
+        _compare_command(config, run_ids, batch_id, as_json)
+        return
+    if len(run_ids) > 1:
+        raise click.UsageError("give one RUN_ID, or --compare to compare several")
+    run_id = run_ids[0] if run_ids else None
+    # opening repairs work whose process died: it shows as interrupted
+    with open_history(config) as store:
         if run_id:
             run = store.get_run(run_id)
             if as_json:
@@ -525,8 +557,6 @@ def runs_command(
         runs = store.list_runs(
             notebook=notebook, batch_id=batch_id, status=status, limit=limit
         )
-    finally:
-        store.close()
     if as_json:
         _echo_json([run.to_dict() for run in runs])
         return
@@ -561,3 +591,77 @@ def runs_command(
             escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
         )
     _print_table(table)
+    _print_resume_hints(runs)
+
+
+def _compare_command(
+    config: ProjectConfig, run_ids: tuple[str, ...], batch_id: str | None, as_json: bool
+) -> None:
+    """``nbprod runs --compare``: effective parameters and metrics side by side."""
+    from nbprod.history.store import HistoryStore
+    from nbprod.run.compare import compare_runs, value_text
+
+    if bool(run_ids) == bool(batch_id):
+        raise click.UsageError("--compare needs two or more RUN_IDs, or --batch ID")
+    store = HistoryStore(config.database_url)
+    try:
+        if batch_id:
+            store.get_batch(batch_id)  # a clear error for a mistyped id
+            runs = list(reversed(store.list_runs(batch_id=batch_id, limit=None)))
+        else:
+            runs = [store.get_run(run_id) for run_id in run_ids]
+    finally:
+        store.close()
+    if len(runs) < 2 and not batch_id:
+        raise click.UsageError("--compare needs two or more runs")
+    comparison = compare_runs(config, runs)
+    if as_json:
+        _echo_json(comparison.to_dict())
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("", no_wrap=True)
+    for run in runs:
+        table.add_column(escape(run.id), overflow="fold")
+    for parameter in comparison.parameters:
+        # a differing parameter is bold and starred; a default is dim
+        label = (
+            f"[bold]* {escape(parameter.name)}[/]"
+            if parameter.differs
+            else f"  {escape(parameter.name)}"
+        )
+        cells = []
+        for value in parameter.values:
+            if value.source == "unknown":
+                cells.append("[dim]?[/]")
+            elif value.source == "default":
+                cells.append(f"[dim]{escape(value_text(value.value))}[/]")
+            else:
+                cells.append(escape(value_text(value.value)))
+        table.add_row(label, *cells)
+    if comparison.metrics:
+        table.add_section()
+    for metric in comparison.metrics:
+        cells = [
+            (
+                ""
+                if value is None
+                else (
+                    f"[bold green]{_short(value)} (best)[/]"
+                    if index == metric.best and len(runs) > 1
+                    else _short(value)
+                )
+            )
+            for index, value in enumerate(metric.values)
+        ]
+        arrow = "↑" if metric.goal == "max" else "↓"
+        table.add_row(f"  {escape(metric.name)} {arrow}", *cells)
+    table.add_section()
+    table.add_row("  status", *[_status(run.status) for run in runs])
+    _print_table(table)
+    if comparison.differing:
+        names = ", ".join(p.name for p in comparison.differing)
+        out.print(
+            f"[dim]* differs: {escape(names)}; dim: the parameters cell's default[/]"
+        )
+    else:
+        out.print("[dim]the runs have the same parameters[/]")

@@ -28,6 +28,9 @@ class Chunk:
     code: str
     #: for test cells with assertions: the test function this code becomes
     test_name: str | None = None
+    #: the code awaits at its top level, as a notebook cell may: the test runs
+    #: it in an event loop of its own
+    awaits: bool = False
 
 
 def header(notebook: str) -> str:
@@ -141,11 +144,83 @@ def import_block(statements: list[str], package: str) -> tuple[str, ...]:
             lines.append("")
         lines += sorted(plain.get(section, ()), key=lambda t: _natural(t[7:]))
         for module in sorted(names.get(section, {}), key=_natural):
-            ordered = sorted(
-                names[section][module], key=lambda n: _by_type(n.split(" as ")[0])
-            )
+            wanted = names[section][module]
+            if "*" in wanted:
+                # a star import stands on its own line, before the names
+                lines.append(f"from {module} import *")
+                wanted = wanted - {"*"}
+                if not wanted:
+                    continue
+            ordered = sorted(wanted, key=lambda n: _by_type(n.split(" as ")[0]))
             lines.append(f"from {module} import {', '.join(ordered)}")
     return tuple(lines)
+
+
+#: test files of shared-state (nbdev) notebooks run where nbdev's runner did:
+#: in the notebook's folder, for setup code and each test
+NOTEBOOK_FOLDER_PREAMBLE = """\
+NOTEBOOK_FOLDER = Path(__file__).resolve().parent / {folder!r}
+
+
+@contextlib.contextmanager
+def notebook_folder():
+    \"\"\"Work in the notebook's folder, as nbdev's test runner does.\"\"\"
+    before = os.getcwd()
+    os.chdir(NOTEBOOK_FOLDER)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(autouse=True)
+def _in_notebook_folder():
+    with notebook_folder():
+        yield
+"""
+NOTEBOOK_FOLDER_IMPORTS = (
+    "import contextlib",
+    "import os",
+    "from pathlib import Path",
+    "import pytest",
+)
+
+
+#: closes a test file with ``from x import *``: helpers it brings in that are
+#: named like tests (fastcore.test's ``test_eq``) are not collected by pytest
+NOT_TESTS_MARK = (
+    "# %% names from `import *` that look like tests are helpers, not tests"
+)
+NOT_TESTS = """\
+for _name, _value in list(globals().items()):
+    if _name.startswith(("test", "Test")) and getattr(
+        _value, "__module__", __name__
+    ) != __name__:
+        try:
+            _value.__test__ = False
+        except (AttributeError, TypeError):
+            pass"""
+
+
+def awaits_at_top_level(code: str) -> bool:
+    """True when ``code`` uses ``await``, ``async for`` or ``async with`` outside a coroutine."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def test_function_name(code: str, index: int, taken: set[str]) -> str:
@@ -186,6 +261,7 @@ def render_file(
     all_names: tuple[str, ...] | None,
     chunks: tuple[Chunk, ...],
     mode: black.Mode,
+    preamble: str | None = None,
 ) -> str:
     """Assemble a generated module or test file and format it with black.
 
@@ -207,6 +283,8 @@ def render_file(
         The cells' code, in order.
     mode : black.Mode
         The black settings of the project.
+    preamble : str, optional
+        Code placed after ``__all__`` and before the cells' code.
 
     Returns
     -------
@@ -225,8 +303,16 @@ def render_file(
         parts.append("\n".join(imports) + "\n")
     if all_names is not None:
         parts.append(f"__all__ = {list(all_names)!r}\n")
+    if preamble:
+        parts.append(preamble)
     for chunk in chunks:
-        if chunk.test_name:
+        if chunk.test_name and chunk.awaits:
+            body = textwrap.indent(chunk.code, "        ")
+            parts.append(
+                f"\n{chunk.marker}\ndef {chunk.test_name}():\n"
+                f"    async def cell():\n{body}\n\n    asyncio.run(cell())\n"
+            )
+        elif chunk.test_name:
             body = textwrap.indent(chunk.code, "    ")
             parts.append(f"\n{chunk.marker}\ndef {chunk.test_name}():\n{body}\n")
         else:

@@ -1,4 +1,4 @@
-"""The built-in gate steps: sync, lint, tests, smoke (registered in that order)."""
+"""The built-in gate steps: sync, lint, tests, smoke, monitor (registered in that order)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def sync_step(ctx: GateContext) -> StepResult:
                     None if missing else _first_changed_line(file.diff, ctx.config.root)
                 ),
                 code="export",
-                hint="run `nbprod export`",
+                hint="export the notebooks",
             )
         )
     in_sync = len(files) - len(stale)
@@ -327,7 +327,87 @@ def smoke_step(ctx: GateContext) -> StepResult:
     )
 
 
+# -- monitor -------------------------------------------------------------------
+
+
+def monitor_step(ctx: GateContext) -> StepResult:
+    """Check that the latest run of every monitored notebook has no failing check.
+
+    On when ``[tool.nbprod.monitor]`` has a notebook table (it runs after the
+    smoke runs, whose runs are checked as they end); skipped otherwise.
+    """
+    config = ctx.config
+    if not config.monitor.notebooks:
+        return StepResult("monitor", SKIPPED, summary="no monitor tables configured")
+    from nbprod.history.store import HistoryStore
+    from nbprod.monitor.alerts import describe
+    from nbprod.monitor.status import latest_report
+
+    store = ctx.store or HistoryStore(config.database_url)
+    findings: list[Finding] = []
+    passed = 0
+    try:
+        for notebook in config.monitor.notebooks:
+            ctx.progress(f"monitor {notebook}")
+            try:
+                report = latest_report(config, store, notebook)
+            except NbprodError as exc:
+                finding = _error_finding(exc)
+                finding.code = "monitor"
+                findings.append(finding)
+                continue
+            if report.run is None:
+                findings.append(
+                    Finding(
+                        "no succeeded run to check yet",
+                        path=notebook,
+                        code="monitor",
+                        severity="info",
+                        outcome="skipped",
+                    )
+                )
+                passed += 1
+                continue
+            passed += report.ok
+            for check in report.alerts:
+                findings.append(
+                    Finding(
+                        f"{describe(check)}: {check.detail}",
+                        path=notebook,
+                        code="monitor",
+                        name=check.key,
+                        outcome="failed",
+                        hint=f"see `nbprod monitor {notebook}` (run {report.run})",
+                    )
+                )
+            if report.ok:
+                findings.append(
+                    Finding(
+                        f"run {report.run}: {len(report.checks)} checks pass",
+                        path=notebook,
+                        code="monitor",
+                        severity="info",
+                        name=report.run,
+                        outcome="passed",
+                    )
+                )
+    finally:
+        if ctx.store is None:
+            store.close()
+    total = len(config.monitor.notebooks)
+    findings.sort(key=lambda f: f.severity != "error")
+    return StepResult(
+        "monitor",
+        _verdict(findings),
+        passed,
+        total,
+        summary=f"{passed}/{total} monitored notebooks without alerts",
+        findings=findings,
+    )
+
+
 gate_steps.register("sync", sync_step)
 gate_steps.register("lint", lint_step)
 gate_steps.register("tests", tests_step)
 gate_steps.register("smoke", smoke_step)
+gate_steps.register("monitor", monitor_step)

@@ -13,27 +13,30 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from nbprod.errors import ConfigError, NotFoundError
+
+# the monitoring tables share Base (and its metadata, which migrations compare)
+from nbprod.history import monitor_models as _monitor_models  # noqa: F401
 from nbprod.history.models import (
-    SCHEMA_VERSION,
-    Base,
     BatchRow,
     JobRow,
     MetricRow,
     RunRow,
-    SchemaVersion,
 )
+from nbprod.history.owner import Owner
 from nbprod.history.records import (
     CANCELLED,
+    INTERRUPTED,
     QUEUED,
     RUNNING,
     BatchRecord,
     JobRecord,
     RunErrorInfo,
     RunRecord,
+    now,
 )
 from nbprod.values import decode_value, encode_value
 
@@ -45,12 +48,28 @@ def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
     return value
 
 
+#: statuses of work some process is (or was) doing
+UNFINISHED = (QUEUED, RUNNING)
+
+
+def _set_owner(row: BatchRow | RunRow, owner: Owner | None) -> None:
+    row.owner_host = owner.host if owner else None
+    row.owner_pid = owner.pid if owner else None
+    row.owner_started = owner.started if owner else None
+
+
+def _owner(row: BatchRow | RunRow) -> Owner | None:
+    if row.owner_host is None or row.owner_pid is None:
+        return None
+    return Owner(row.owner_host, row.owner_pid, row.owner_started or 0.0)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets `nbprod runs` read while a batch writes; the busy timeout makes
     # two writers queue instead of failing with "database is locked"
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: WAL needs a lock
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -58,8 +77,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class HistoryStore:
     """Read and write the run history at a SQLAlchemy URL.
 
-    The schema is created on first use and its version recorded in the
-    ``nbprod_schema`` table.
+    The schema is created on first use and upgraded in place by Alembic
+    (:mod:`nbprod.history.migrate`), safely when processes open it at once.
 
     Parameters
     ----------
@@ -70,7 +89,8 @@ class HistoryStore:
     Raises
     ------
     ConfigError
-        When the database cannot be opened or was written by a newer nbprod.
+        When the database cannot be opened, is damaged, or was upgraded by a
+        newer nbprod.
     """
 
     def __init__(self, url: str) -> None:
@@ -89,23 +109,43 @@ class HistoryStore:
         self._migrate()
 
     def _migrate(self) -> None:
+        from nbprod.history.migrate import upgrade_schema
+
         try:
-            Base.metadata.create_all(self.engine)
-            with Session(self.engine) as session, session.begin():
-                row = session.get(SchemaVersion, 1)
-                if row is None:
-                    session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
-                elif row.version > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"the run history at {self.url} has schema version {row.version}, "
-                        f"newer than this nbprod understands ({SCHEMA_VERSION})",
-                        hint="upgrade nbprod",
-                    )
-                # later schema versions migrate here, one step at a time
+            upgrade_schema(self.engine, self.where)
         except SQLAlchemyError as exc:
-            raise ConfigError(
-                f"cannot open the run history at {self.url}: {exc}"
-            ) from None
+            self.engine.dispose()
+            raise self._open_error(exc) from None
+
+    @property
+    def where(self) -> str:
+        """The database, for messages: a SQLite file's path, else the URL without password."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            return str(database)
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _open_error(self, exc: SQLAlchemyError) -> ConfigError:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        # SQLite says "file is not a database" or "database disk image is malformed"
+        damaged = "not a database" in reason or "malformed" in reason
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite and damaged and isinstance(exc, DatabaseError):
+            return ConfigError(
+                f"the run history {self.where} is damaged ({reason})",
+                hint=f"move {self.where} aside; nbprod then starts a new one",
+            )
+        return ConfigError(f"cannot open the run history at {self.where}: {reason}")
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -125,6 +165,10 @@ class HistoryStore:
                     jobs=batch.jobs,
                     output_dir=batch.output_dir,
                     created_at=batch.created_at,
+                    owner_host=batch.owner.host if batch.owner else None,
+                    owner_pid=batch.owner.pid if batch.owner else None,
+                    owner_started=batch.owner.started if batch.owner else None,
+                    heartbeat_at=now() if batch.owner else None,
                 )
             )
             session.flush()
@@ -166,6 +210,8 @@ class HistoryStore:
         row.kernel = run.kernel
         row.nbprod_version = run.nbprod_version
         row.papermill_version = run.papermill_version
+        _set_owner(row, run.owner)
+        row.heartbeat_at = run.heartbeat_at
 
     def update_run(self, run: RunRecord) -> None:
         """Write a run's status, times, error, provenance and metrics.
@@ -190,6 +236,98 @@ class HistoryStore:
                 )
                 row.metrics.append(MetricRow(name=name, value=value, number=number))
 
+    def heartbeat(self, owner: Owner) -> int:
+        """Record that ``owner`` is alive on its unfinished batches and runs; return how many."""
+        stamp = now()
+        changed = 0
+        with Session(self.engine) as session, session.begin():
+            for model in (BatchRow, RunRow):
+                result = session.execute(
+                    update(model)
+                    .where(
+                        model.owner_host == owner.host,
+                        model.owner_pid == owner.pid,
+                        model.status.in_(UNFINISHED),
+                    )
+                    .values(heartbeat_at=stamp)
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+        return changed
+
+    def unfinished_owned(self) -> tuple[list[BatchRecord], list[RunRecord]]:
+        """Batches, and runs outside batches, that are queued or running with an owner.
+
+        Work queued by the server but not yet taken by a worker has no owner
+        (its job tracks it); only owned work can be found orphaned.
+        """
+        with Session(self.engine) as session:
+            batch_ids = list(
+                session.scalars(
+                    select(BatchRow.id).where(
+                        BatchRow.status.in_(UNFINISHED),
+                        BatchRow.owner_pid.is_not(None),
+                    )
+                )
+            )
+            runs = list(
+                session.scalars(
+                    select(RunRow)
+                    .where(
+                        RunRow.status.in_(UNFINISHED),
+                        RunRow.batch_id.is_(None),
+                        RunRow.owner_pid.is_not(None),
+                    )
+                    .options(selectinload(RunRow.metrics))
+                )
+            )
+            records = [self._record(row) for row in runs]
+        return [self.get_batch(batch_id) for batch_id in batch_ids], records
+
+    def stuck_batches(self) -> list[str]:
+        """Unfinished batches that no process owns and no unfinished job is about to take."""
+        with Session(self.engine) as session:
+            taken = select(JobRow.target).where(
+                JobRow.target.is_not(None), JobRow.status.in_(UNFINISHED)
+            )
+            return list(
+                session.scalars(
+                    select(BatchRow.id).where(
+                        BatchRow.status.in_(UNFINISHED),
+                        BatchRow.owner_pid.is_(None),
+                        BatchRow.id.not_in(taken),
+                    )
+                )
+            )
+
+    def interrupt_batch(self, batch_id: str, finished_at: _dt.datetime) -> list[str]:
+        """Mark a batch, and its queued or running runs, interrupted; return those runs' ids.
+
+        Only when the batch is still unfinished: of two processes repairing
+        the same batch at once, one does it.
+        """
+        with Session(self.engine) as session, session.begin():
+            changed = session.execute(
+                update(BatchRow)
+                .where(BatchRow.id == batch_id, BatchRow.status.in_(UNFINISHED))
+                .values(status=INTERRUPTED, finished_at=finished_at)
+            )
+            if not getattr(changed, "rowcount", 0):
+                return []
+            ids = list(
+                session.scalars(
+                    select(RunRow.id).where(
+                        RunRow.batch_id == batch_id, RunRow.status.in_(UNFINISHED)
+                    )
+                )
+            )
+            if ids:
+                session.execute(
+                    update(RunRow)
+                    .where(RunRow.id.in_(ids))
+                    .values(status=INTERRUPTED, finished_at=finished_at)
+                )
+        return ids
+
     def set_status(self, run_ids: Iterable[str], status: str) -> None:
         """Set the status of several runs at once."""
         ids = list(run_ids)
@@ -211,14 +349,19 @@ class HistoryStore:
             row.status = status
             row.finished_at = finished_at
 
-    def reopen_batch(self, batch_id: str, run_ids: Iterable[str]) -> None:
-        """Mark a batch running again and the given runs queued (for ``--resume``)."""
+    def reopen_batch(
+        self, batch_id: str, run_ids: Iterable[str], owner: Owner | None = None
+    ) -> None:
+        """Mark a batch running (owned by ``owner``) and the given runs queued (``--resume``)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(BatchRow, batch_id)
             if row is None:
                 raise NotFoundError(f"no batch {batch_id!r} in the history")
             row.status = RUNNING
             row.finished_at = None
+            if owner is not None:
+                _set_owner(row, owner)
+                row.heartbeat_at = now()
             session.execute(
                 update(RunRow)
                 .where(RunRow.id.in_(list(run_ids)))
@@ -377,6 +520,8 @@ class HistoryStore:
                 created_at=_utc(row.created_at),
                 finished_at=_utc(row.finished_at),
                 counts={str(k): int(v) for k, v in counts.items()},
+                owner=_owner(row),
+                heartbeat_at=_utc(row.heartbeat_at),
             )
 
     @staticmethod
@@ -407,6 +552,8 @@ class HistoryStore:
             nbprod_version=row.nbprod_version,
             papermill_version=row.papermill_version,
             metrics={m.name: m.value for m in row.metrics},
+            owner=_owner(row),
+            heartbeat_at=_utc(row.heartbeat_at),
         )
 
     # -- jobs of the Jupyter server ---------------------------------------------

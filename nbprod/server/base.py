@@ -9,6 +9,7 @@ its traceback and answered with a bare 500, never a stack trace in the body.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,32 @@ class ForbiddenPath(NbprodError):
 
     type = "forbidden_path"
     http_status = 403
+
+
+class RunOutputError(NbprodError):
+    """A run's output notebook asked to be planned, exported or run: it is a result."""
+
+    type = "run_output"
+    http_status = 400
+
+    def __init__(self, path: str, run_id: str, source: str | None) -> None:
+        super().__init__(
+            f"{path} is the output notebook of run {run_id}: a result, not a source",
+            hint=(
+                f"open its source notebook {source} to export or run it"
+                if source
+                else "export and run the source notebook, not a run's output"
+            ),
+        )
+        self.run_id = run_id
+        self.source = source
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with the run id and the source notebook."""
+        data = super().to_dict()
+        data["run_id"] = self.run_id
+        data["source"] = self.source
+        return data
 
 
 class NbprodHandler(ExtensionHandlerMixin, APIHandler):
@@ -106,6 +133,19 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
             raise NotFoundError(f"{relpath!r} does not exist")
         return path
 
+    def resolve_source(self, relpath: str, must_exist: bool = True) -> Path:
+        """Like :meth:`resolve`, and refuse the output notebooks of runs (400, with the run id)."""
+        path = self.resolve(relpath, must_exist)
+        runs = self.project.runs_dir.resolve()
+        if runs in path.parents:
+            run_id = path.stem
+            source = None
+            # an output the history forgot is refused all the same (one indexed read)
+            with contextlib.suppress(NbprodError):
+                source = self.settings["nbprod"].jobs.store.get_run(run_id).notebook
+            raise RunOutputError(relpath, run_id, source)
+        return path
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Answer errors as JSON: NbprodError with its status, anything else a bare 500."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -114,14 +154,12 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
             body = {"error": exc.to_dict()}
         elif isinstance(exc, HTTPError):
             message = exc.log_message or exc.reason or self._reason
-            body = {"error": {"message": message, "location": None, "hint": None}}
+            body = {"error": _plain_error("http_error", message)}
         else:
             body = {
-                "error": {
-                    "message": "internal error in nbprod: see the server log",
-                    "location": None,
-                    "hint": None,
-                }
+                "error": _plain_error(
+                    "internal", "internal error in nbprod: see the server log"
+                )
             }
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
@@ -134,3 +172,14 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
             )
         else:
             super().log_exception(typ, value, tb)
+
+
+def _plain_error(kind: str, message: str) -> dict[str, Any]:
+    """An error body of the same shape as :meth:`NbprodError.to_dict`."""
+    return {
+        "type": kind,
+        "message": message,
+        "location": None,
+        "hint": None,
+        "actions": [],
+    }

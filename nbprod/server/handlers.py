@@ -28,6 +28,13 @@ from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
 from nbprod.server.jobs import JobManager
+from nbprod.server.monitor_handlers import (
+    AlertsHandler,
+    BaselineHandler,
+    MonitorChecksHandler,
+    MonitorHandler,
+)
+from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -111,13 +118,13 @@ class PlanHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         self.reply(await self.off_loop(plan_json, notebook, self.project))
 
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path, must_exist=False)
+        notebook = self.resolve_source(path, must_exist=False)
         text = json.dumps(field(self.body(), "content", dict))
         self.reply(await self.off_loop(plan_json, notebook, self.project, text))
 
@@ -128,7 +135,7 @@ class ExportHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
-        notebook = self.resolve(path)
+        notebook = self.resolve_source(path)
         force = field(self.body(), "force", bool, False)
         result = await self.off_loop(
             lambda: export_notebooks(self.project, [notebook], force=force)
@@ -209,7 +216,7 @@ class RunsHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         parameters = field(body, "parameters", dict, {})
         timeout = field(body, "timeout", (int, float), None)
         store = self.jobs.store
@@ -237,7 +244,7 @@ class BatchesHandler(HistoryHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.resolve(field(body, "notebook", str))
+        notebook = self.resolve_source(field(body, "notebook", str))
         grid = field(body, "grid", dict, None)
         runs = field(body, "runs", list, None)
         if (grid is None) == (runs is None):
@@ -249,6 +256,8 @@ class BatchesHandler(HistoryHandler):
             raise RequestError("field 'jobs' must be at least 1")
         executor = field(body, "executor", str, "local")
         timeout = field(body, "timeout", (int, float), None)
+        scheduler = self.settings["nbprod"].dask_scheduler
+        _check_executor(executor, scheduler)
         sets = expand_grid(grid if grid is not None else {"runs": runs}, "request")
         store = self.jobs.store
         created = await self.off_loop(
@@ -259,7 +268,7 @@ class BatchesHandler(HistoryHandler):
         request = {
             "jobs": jobs,
             "executor": executor,
-            "scheduler": self.settings["nbprod"].dask_scheduler,
+            "scheduler": scheduler,
             "timeout": timeout,
         }
         job = await self.jobs.start("batch", request, target=created.batch.id)
@@ -299,6 +308,30 @@ class BatchHandler(HistoryHandler):
         self.reply(await self._batch_json(batch_id), status=202)
 
 
+def _check_executor(executor: str, scheduler: str | None) -> None:
+    """Refuse, before anything is queued, a batch its worker could not start."""
+    from nbprod.errors import ConfigError
+    from nbprod.run.executors import executor_names
+
+    names = executor_names()
+    if executor not in names:
+        raise RequestError(
+            f"unknown executor {executor!r}", hint=f"use one of: {', '.join(names)}"
+        )
+    if executor == "dask" and not scheduler:
+        raise ConfigError(
+            "the dask executor needs a scheduler, and this server has none configured",
+            hint="start JupyterLab with --NbprodApp.dask_scheduler=tcp://host:8786",
+        )
+
+
+def _check_steps(only: list[str], skip: list[str]) -> None:
+    """Refuse unknown gate steps before the job starts (the registry's own error)."""
+    from nbprod.gate import gate_steps
+
+    gate_steps.select(tuple(only), tuple(skip))
+
+
 def _string_list(data: dict[str, Any], name: str) -> list[str]:
     values = field(data, name, list, [])
     if not all(isinstance(v, str) for v in values):
@@ -316,7 +349,10 @@ class GateHandler(HistoryHandler):
         request = {
             "only": _string_list(body, "only"),
             "skip": _string_list(body, "skip"),
+            # the panel's Check Only: export first, so the gate checks what a push would push
+            "export": field(body, "export", bool, False),
         }
+        await self.off_loop(_check_steps, request["only"], request["skip"])
         job = await self.jobs.start("gate", request)
         self.reply({"job": job.to_dict()}, status=202)
 
@@ -384,7 +420,11 @@ ID = r"(?P<{}>[A-Za-z0-9_-]+)"
 
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
+    from nbprod.server import ui_handlers as ui  # it builds on HistoryHandler
+
     return [
+        (rf"{API}/runs/compare", ui.CompareHandler),
+        (rf"{API}/runs/of", ui.RunOfOutputHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/plan", PlanHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/export", ExportHandler),
         (rf"{API}/notebooks/{NOTEBOOK}/parameters", ParametersHandler),
@@ -396,4 +436,11 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/push", PushHandler),
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
+        (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
+        (rf"{API}/monitor", MonitorHandler),
+        (rf"{API}/monitor/checks", MonitorChecksHandler),
+        (rf"{API}/monitor/baseline", BaselineHandler),
+        (rf"{API}/alerts", AlertsHandler),
+        (rf"{API}/info", ui.InfoHandler),
+        (rf"{API}/ship/preview", ui.ShipPreviewHandler),
     ]

@@ -1,31 +1,28 @@
 import {
   batchProgress,
   chartPoints,
-  defaultText,
   encodePath,
   exportSummary,
   findingWhere,
   formatDuration,
   formatLocation,
-  inputKind,
-  jobFinished,
-  jobGateReport,
   metricNames,
+  previewFiles,
+  problemFindings
+} from '../src/format';
+import {
+  jobGateReport,
   parseBatchReply,
   parseError,
   parseExport,
   parseGateReport,
   parseGitStatus,
   parseJob,
-  parseParameters,
   parsePlan,
   parsePushResult,
   parseRunList,
-  parseRunReply,
-  previewFiles,
-  problemFindings,
-  readInput
-} from '../src/api';
+  parseRunReply
+} from '../src/parse';
 
 describe('paths and errors', () => {
   it('encodes each segment and keeps the slashes', () => {
@@ -37,6 +34,7 @@ describe('paths and errors', () => {
   it('reads the error body with location and hint', () => {
     const body = {
       error: {
+        type: 'hand_edited',
         message: 'src/churn/features.py was edited by hand',
         location: { path: 'src/churn/features.py', cell: null, cell_id: null, line: 3 },
         hint: 'export with force to overwrite',
@@ -44,6 +42,7 @@ describe('paths and errors', () => {
       }
     };
     const error = parseError(body, 409);
+    expect(error.type).toBe('hand_edited');
     expect(error.message).toBe('src/churn/features.py was edited by hand');
     expect(error.hint).toBe('export with force to overwrite');
     expect(error.files).toEqual(['src/churn/features.py']);
@@ -123,44 +122,6 @@ describe('plan and export', () => {
   });
 });
 
-describe('parameters and the run form', () => {
-  const parameters = parseParameters({
-    notebook: 'notebooks/02_train.ipynb',
-    parameters: [
-      { name: 'n_rows', default: 2000, type: 'int', comment: 'customers to generate' },
-      { name: 'C', default: 1.0, type: 'float', comment: '' },
-      { name: 'label', default: 'churn', type: 'str', comment: '' },
-      { name: 'fast', default: false, type: 'bool', comment: '' },
-      { name: 'cols', default: ['a', 'b'], type: 'list', comment: '' },
-      { name: 'big', default: 1000, default_source: '1_000', literal: true, type: 'int', comment: '' },
-      { name: 'grid', default: null, default_source: 'np.arange(3)', literal: false, type: 'unknown', comment: '' },
-      { default: 1 }
-    ]
-  });
-
-  it('keeps named parameters with their types', () => {
-    expect(parameters.map(p => p.name)).toEqual(['n_rows', 'C', 'label', 'fast', 'cols', 'big', 'grid']);
-    expect(parameters.map(p => inputKind(p.type))).toEqual(['int', 'float', 'str', 'bool', 'json', 'int', 'json']);
-    expect(parameters[6]).toMatchObject({ literal: false, default_source: 'np.arange(3)' });
-  });
-
-  it('shows defaults as typed text (1.0 stays a float)', () => {
-    expect(parameters.map(defaultText)).toEqual(['2000', '1.0', 'churn', 'false', '["a","b"]', '1000', '']);
-  });
-
-  it('reads typed values and refuses bad ones', () => {
-    expect(readInput('int', ' 300 ')).toEqual({ value: 300 });
-    expect(readInput('int', '3.5').error).toMatch(/whole number/);
-    expect(readInput('float', '0.5')).toEqual({ value: 0.5 });
-    expect(readInput('float', 'abc').error).toMatch(/not a number/);
-    expect(readInput('float', '').error).toMatch(/not a number/);
-    expect(readInput('str', ' x ')).toEqual({ value: ' x ' });
-    expect(readInput('bool', true)).toEqual({ value: true });
-    expect(readInput('json', '[1, 2]')).toEqual({ value: [1, 2] });
-    expect(readInput('json', '[1,').error).toMatch(/JSON/);
-  });
-});
-
 const RUN = {
   id: 'r-20261126-1',
   batch_id: null,
@@ -187,6 +148,12 @@ describe('runs and batches', () => {
     expect(parseRunReply({ run: RUN }).output_file).toBe('runs/r-20261126-1.ipynb');
     expect(parseRunReply(RUN).duration).toBe(4.2);
     expect(parseRunReply({ ...RUN, output_file: undefined }).output_file).toBe(RUN.output_path);
+  });
+
+  it('takes terminal from the server, never from a list of statuses', () => {
+    expect(parseRunReply({ ...RUN, terminal: true }).terminal).toBe(true);
+    expect(parseRunReply({ ...RUN, status: 'cancelled', terminal: true }).terminal).toBe(true);
+    expect(parseRunReply({ ...RUN, status: 'succeeded' }).terminal).toBe(false);
   });
 
   it('parses a failed run', () => {
@@ -223,7 +190,7 @@ describe('runs and batches', () => {
     expect(progress).toMatchObject({ done: 0.25, failed: 0.25, running: 0.25, finished: false });
     expect(progress.label).toBe('2/4 done · 1 failed · 1 running');
     const finished = parseBatchReply({
-      batch: { ...reply.batch, status: 'succeeded', counts: { succeeded: 4 }, total: 4 },
+      batch: { ...reply.batch, status: 'succeeded', terminal: true, counts: { succeeded: 4 }, total: 4 },
       runs: []
     });
     expect(batchProgress(finished.batch)).toMatchObject({ done: 1, finished: true, label: '4/4 done' });
@@ -250,7 +217,8 @@ describe('runs and batches', () => {
       ['a', 0.9],
       ['b', 0.7]
     ]);
-    expect(points[0].label).toMatch(/^\d{2}:\d{2}:\d{2}$/);
+    // a run axis: runs of one batch often start in the same second
+    expect(points.map(p => p.label)).toEqual(['#1 a', '#2 b']);
     expect(chartPoints(runs, 'f1')).toEqual([]);
   });
 
@@ -334,13 +302,13 @@ describe('gate and push jobs', () => {
   });
 
   it('parses jobs and finds the gate report in their result', () => {
-    const gateJob = parseJob({ job: { id: 'j1', kind: 'gate', status: 'failed', steps: [{ name: 'sync', status: 'passed' }], result: report, error: null } });
+    const gateJob = parseJob({ job: { id: 'j1', kind: 'gate', status: 'failed', finished_at: '2026-11-26T13:00:09', steps: [{ name: 'sync', status: 'passed' }], result: report, error: null } });
     expect(gateJob.id).toBe('j1');
-    expect(jobFinished(gateJob)).toBe(true);
+    expect(gateJob.terminal).toBe(true);
     expect(jobGateReport(gateJob)?.steps).toHaveLength(3);
 
     const pushJob = parseJob({ id: 'j2', kind: 'push', status: 'running', steps: [], result: { gate: report, pushed: false }, error: 'the gate failed' });
-    expect(jobFinished(pushJob)).toBe(false);
+    expect(pushJob.terminal).toBe(false);
     expect(jobGateReport(pushJob)?.ok).toBe(false);
     expect(pushJob.error?.message).toBe('the gate failed');
     expect(parseJob({ id: 'j3', error: { message: 'm', hint: 'h' } }).error?.hint).toBe('h');

@@ -1,0 +1,16 @@
+"""nbprod inside any notebook editor: ipywidgets for runs, batches and the history.
+
+The third front door, beside JupyterLab's panel and the command line, for
+editors that have ipywidgets but not the lab extension (VS Code, Notebook 7, a
+hub without extensions). The widgets use the same core and the same history:
+what they start, ``nbprod runs`` and the JupyterLab panel see.
+
+>>> from nbprod.widgets import RunForm, History
+>>> RunForm("02_train.ipynb")          # doctest: +SKIP
+>>> History(notebook="02_train.ipynb")  # doctest: +SKIP
+"""
+
+from nbprod.widgets._form import RunForm
+from nbprod.widgets._history import History
+
+__all__ = ["History", "RunForm"]
