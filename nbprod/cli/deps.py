@@ -5,14 +5,17 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 
 from nbprod.cli import main, out
 from nbprod.config import load_config
-from nbprod.gate import require_project
-from nbprod.gate.deps import DepsReport, add_dependencies, check_dependencies
+
+if TYPE_CHECKING:
+    # imported when the command runs: `nbprod --help` must stay fast
+    from nbprod.gate.deps import DepsReport
 
 
 def _render(report: DepsReport) -> None:
@@ -62,6 +65,9 @@ def deps_command(add: bool, dry_run: bool, as_json: bool, project: Path | None) 
     """
     ctx = click.get_current_context()
     config = load_config(project or Path.cwd())
+    from nbprod.gate import require_project
+    from nbprod.gate.deps import add_dependencies, check_dependencies
+
     require_project(config)
     if not add:
         if dry_run:
