@@ -242,3 +242,37 @@ def test_the_widgets_in_a_real_kernel_show_views_and_a_click_does_not_block(
     ended = "".join(o.get("text", "") for o in driver.cells[2].outputs)
     assert "1/1 done" in ended
     nbformat.validate(driver)
+
+
+def test_monitor_shows_the_drifted_columns_and_pins_a_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers.monitor import NOTEBOOK, data, make_project
+    from helpers.monitor import History as RecordedRuns
+
+    from nbprod.widgets import Monitor
+
+    monkeypatch.delenv("NBPROD_DATABASE_URL", raising=False)
+    monkeypatch.chdir(make_project(tmp_path))
+    assert "no succeeded run yet" in Monitor(NOTEBOOK).summary.value
+    assert "not a monitored notebook" in Monitor("other.ipynb").summary.value
+    runs = RecordedRuns(tmp_path)
+    good = {"churn_rate": 0.2, "auc": 0.85}
+    first = runs.run(good, data(1))
+    runs.check(first)
+    last = runs.run({"churn_rate": 0.5, "auc": 0.8}, data(3, shift=1))
+    runs.check(last)
+    runs.store.close()
+
+    view = Monitor(NOTEBOOK)
+    assert view.report.run == last.id and view.report.baseline == first.id
+    assert "drifted: " in view.summary.value and "input.tenure" in view.summary.value
+    assert "ALERT" in view.checks.value and "churn_rate" in view.checks.value
+    assert not view.baseline_button.disabled
+
+    view.use_as_baseline()
+    assert f"pinned to run {last.id}" in view.note.value
+    with HistoryStore(load_config(tmp_path).database_url) as store:
+        from nbprod.history.monitor_store import MonitorStore
+
+        assert MonitorStore(store).pinned_baseline(NOTEBOOK)[0] == last.id
