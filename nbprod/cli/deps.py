@@ -13,6 +13,7 @@ from rich.markup import escape
 from nbprod.cli import json_option, load_project, main, out
 
 if TYPE_CHECKING:
+    # imported when the command runs: `nbprod --help` must stay fast
     from nbprod.gate.deps import DepsReport
 
 
