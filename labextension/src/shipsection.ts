@@ -119,7 +119,7 @@ export class ShipSection extends Widget implements NotebookSection {
             'div',
             { className: 'jp-nbprod-note jp-nbprod-staleNote' },
             `${preview.stale.length} generated file${preview.stale.length === 1 ? ' is' : 's are'} out of date with the notebooks: `,
-            'Check Only and Check & Push export first, so the gate checks what is committed.'
+            'Check Only and Check & Push export them first, so the gate checks the code of the notebooks.'
           )
         : null,
       preview.configures_filter
