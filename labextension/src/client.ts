@@ -11,12 +11,16 @@ import { ServerConnection } from '@jupyterlab/services';
 import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {
+  parseAlerts,
   parseBatchReply,
+  parseCheckSeries,
   parseComparison,
   parseError,
   parseExport,
   parseGitStatus,
   parseJob,
+  parseMonitorList,
+  parseMonitorReport,
   parseParameters,
   parsePlan,
   parseRunList,
@@ -25,12 +29,15 @@ import {
   parseShipPreview
 } from './parse';
 import {
+  AlertEvent,
   ApiErrorBody,
+  CheckSeries,
   BatchReply,
   Comparison,
   ExportResult,
   GitStatus,
   Job,
+  MonitorReport,
   Parameter,
   Plan,
   RunList,
@@ -192,6 +199,33 @@ export class NbprodClient {
   /** `GET info`: the server's defaults (parallel jobs, runs folder). */
   async info(): Promise<ServerInfo> {
     return parseServerInfo(await this.request('info'));
+  }
+
+  /* ---------- monitoring ---------- */
+
+  /** `GET monitor`: the latest run's checks of every monitored notebook. */
+  async monitor(): Promise<MonitorReport[]> {
+    return parseMonitorList(await this.request('monitor'));
+  }
+
+  /** `GET monitor?notebook=`: one notebook's latest checks. */
+  async monitorNotebook(notebook: string): Promise<MonitorReport> {
+    return parseMonitorReport(await this.request('monitor', {}, { notebook }));
+  }
+
+  /** `GET monitor/checks?notebook=&name=`: one check over runs, and a column's distributions. */
+  async monitorCheck(notebook: string, name: string): Promise<CheckSeries> {
+    return parseCheckSeries(await this.request('monitor/checks', {}, { notebook, name }));
+  }
+
+  /** `POST monitor/baseline`: pin a run as its notebook's baseline. */
+  async setBaseline(notebook: string, run: string): Promise<void> {
+    await this.post('monitor/baseline', { notebook, run });
+  }
+
+  /** `GET alerts?since=&run=`: alert events, oldest first. */
+  async alerts(query: { since?: string; run?: string; notebook?: string } = {}): Promise<AlertEvent[]> {
+    return parseAlerts(await this.request('alerts', {}, { ...query }));
   }
 
   /* ---------- transport ---------- */
