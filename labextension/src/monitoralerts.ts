@@ -8,8 +8,8 @@ import { NbprodContext } from './context';
 import { alertText } from './monitor';
 import { AlertEvent } from './wire';
 
-/** Checks are stored just after a run's end is: look again a little later too. */
-const LOOKS_MS = [300, 1500, 4000];
+/** Checks are stored just after a run is recorded finished (a worker may be slow to import scipy): look a few times. */
+const LOOKS_MS = [500, 2000, 5000, 10000, 20000, 30000];
 
 /**
  * Watch for new alerts after each run, starting from the ones already in the

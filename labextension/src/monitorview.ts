@@ -351,7 +351,9 @@ export class MonitorView extends Widget {
               data: points.map(p => p.threshold),
               borderColor: THRESHOLD,
               borderDash: [6, 4],
-              pointRadius: 0,
+              // one run has no line to draw: mark its threshold instead
+              pointRadius: points.length < 2 ? 8 : 0,
+              pointStyle: 'line',
               borderWidth: 1.5
             }
           ]
