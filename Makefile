@@ -22,7 +22,7 @@ STAMP := $(VENV)/.nbprod-installed
 # -n 2, 149 s in one process); PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-LINT_PATHS := nbprod tests benchmarks
+LINT_PATHS := nbprod tests benchmarks scripts
 
 # Children (hatch-jupyter-builder's jlpm, `jupyter labextension`, subprocesses
 # started by the tests) find the venv's tools first, with or without activation.

@@ -72,6 +72,25 @@ class GateConfig:
 
     lint: tuple[str, ...] = ("black", "ruff")
     smoke: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: run the ``package`` step (wheel installed in a fresh venv) in every gate
+    package: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of runs (``[tool.nbprod.run]``).
+
+    Attributes
+    ----------
+    warm_kernels : bool
+        Start kernels as forks of a warm template that preloaded the
+        notebook's imports (falls back to a normal start when unsafe).
+    preload : tuple of str
+        Modules the template imports beside the notebook's own imports.
+    """
+
+    warm_kernels: bool = True
+    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,9 +307,16 @@ class ProjectConfig:
     database: str = DEFAULT_DATABASE
     gate: GateConfig = field(default_factory=GateConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     #: True when the settings came from a ``[tool.nbprod]`` table
     configured: bool = False
+    #: ``from pkg.core import x`` inside the package becomes ``from .core import x``
+    #: in generated modules, as nbdev writes them
+    relative_imports: bool = False
+    #: where the settings came from when not from ``[tool.nbprod]`` (nbdev's
+    #: settings), for front doors to say once; None otherwise
+    settings_note: str | None = None
 
     @property
     def package_dir(self) -> Path:
@@ -416,6 +442,9 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
             ),
             folder,
         )
+        nbdev = _nbdev_config(folder)
+        if nbdev is not None:
+            return nbdev
         return ProjectConfig(root=root, package=identifier(root.name))
     pyproject = root / "pyproject.toml"
     where = Location(str(pyproject))
@@ -436,12 +465,27 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     lint = gate.get("lint", list(GateConfig.lint))
     if not isinstance(lint, list) or not all(isinstance(v, str) for v in lint):
         raise ConfigError("tool.nbprod.gate.lint must be a list of tool names", where)
+    package_step = gate.get("package", False)
+    if not isinstance(package_step, bool):
+        raise ConfigError("tool.nbprod.gate.package must be true or false", where)
     strip = push.get("strip_outputs", True)
     if not isinstance(strip, bool):
         raise ConfigError("tool.nbprod.push.strip_outputs must be true or false", where)
     branch = push.get("branch")
     if branch is not None and not isinstance(branch, str):
         raise ConfigError("tool.nbprod.push.branch must be a string", where)
+    run = _table(table, "run", where)
+    warm_kernels = run.get("warm_kernels", True)
+    if not isinstance(warm_kernels, bool):
+        raise ConfigError("tool.nbprod.run.warm_kernels must be true or false", where)
+    preload = run.get("preload", [])
+    if not isinstance(preload, list) or not all(
+        isinstance(v, str) and all(p.isidentifier() for p in v.split("."))
+        for v in preload
+    ):
+        raise ConfigError(
+            "tool.nbprod.run.preload must be a list of module names", where
+        )
     project_name = data.get("project", {}).get("name", root.name)
     package = _text(table, "package", identifier(str(project_name)), where)
     if not all(part.isidentifier() for part in package.split(".")):
@@ -456,12 +500,189 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         tests=_text(table, "tests", "tests", where),
         runs=_text(table, "runs", "runs", where),
         database=_text(table, "database", DEFAULT_DATABASE, where),
-        gate=GateConfig(lint=tuple(lint), smoke=smoke),
+        gate=GateConfig(lint=tuple(lint), smoke=smoke, package=package_step),
         push=PushConfig(
             remote=_text(push, "remote", "origin", where),
             branch=branch,
             strip_outputs=strip,
         ),
+        run=RunConfig(warm_kernels=warm_kernels, preload=tuple(preload)),
         monitor=_monitor_config(_table(table, "monitor", where), where),
         configured=True,
+        relative_imports=_flag(table, "relative_imports", False, where),
     )
+
+
+def _flag(data: dict[str, Any], key: str, default: bool, where: Location) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"tool.nbprod.{key} must be true or false", where)
+    return value
+
+
+# -- nbdev's settings (zero configuration for an nbdev repository) --------------
+#
+# nbdev 3 keeps its settings in `[tool.nbdev]` of pyproject.toml (the library's
+# name is `[project].name`), nbdev 2 in the `[DEFAULT]` section of settings.ini.
+# Only what says where things are is read: lib_name, lib_path, nbs_path, and
+# tst_flags for `nbprod init --from-nbdev`.
+
+
+@dataclass(frozen=True)
+class NbdevSettings:
+    """Where an nbdev project keeps its library and notebooks.
+
+    Parameters
+    ----------
+    root : Path
+        The folder of the settings file.
+    origin : str
+        The file the settings came from: ``pyproject.toml`` or ``settings.ini``.
+    lib_name : str
+        The library's name (``[project].name`` or ``lib_name``).
+    lib_path : str
+        The package folder, relative to root (default: lib_name, ``-`` → ``_``).
+    nbs_path : str
+        The notebooks folder, relative to root (default ``nbs``).
+    tst_flags : tuple of str
+        Directives that make nbdev's test runner skip a cell (default ``notest``).
+    """
+
+    root: Path
+    origin: str
+    lib_name: str
+    lib_path: str
+    nbs_path: str = "nbs"
+    tst_flags: tuple[str, ...] = ("notest",)
+
+    @property
+    def package(self) -> str:
+        """The import name: the last folder of lib_path."""
+        return Path(self.lib_path).name or identifier(self.lib_name)
+
+    @property
+    def source(self) -> str:
+        """The folder holding the package, relative to root (``""`` when flat)."""
+        parent = Path(self.lib_path).parent.as_posix()
+        return "" if parent == "." else parent
+
+
+def _ini_settings(path: Path) -> dict[str, str]:
+    import configparser
+
+    # nbdev's settings.ini uses %(name)s interpolation, as configparser does
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text("utf-8"))
+        return dict(parser.defaults())
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"nbdev's settings.ini cannot be read: {exc}".splitlines()[0],
+            Location(str(path)),
+        ) from None
+
+
+def read_nbdev_settings(folder: Path) -> NbdevSettings | None:
+    """Read nbdev's settings in ``folder``: ``[tool.nbdev]``, else ``settings.ini``.
+
+    Parameters
+    ----------
+    folder : Path
+        A project folder.
+
+    Returns
+    -------
+    NbdevSettings or None
+        None when the folder has neither.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read or names no library.
+    """
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file() and "tool.nbdev" in pyproject.read_text("utf-8"):
+        data = read_toml(pyproject)
+        table = data.get("tool", {}).get("nbdev")
+        if isinstance(table, dict):
+            name = str(data.get("project", {}).get("name", "") or folder.name)
+            flags = table.get("tst_flags", "notest")
+            return NbdevSettings(
+                folder,
+                "pyproject.toml",
+                name,
+                str(table.get("lib_path") or name.replace("-", "_")),
+                str(table.get("nbs_path") or "nbs"),
+                _flags(flags),
+            )
+    ini = folder / "settings.ini"
+    if ini.is_file():
+        values = _ini_settings(ini)
+        name = values.get("lib_name") or values.get("repo") or ""
+        if not name:
+            raise ConfigError(
+                "nbdev's settings.ini has no lib_name",
+                Location(str(ini)),
+                "add `lib_name = yourlib` under [DEFAULT]",
+            )
+        return NbdevSettings(
+            folder,
+            "settings.ini",
+            name,
+            values.get("lib_path") or name.replace("-", "_"),
+            values.get("nbs_path") or "nbs",
+            _flags(values.get("tst_flags", "notest")),
+        )
+    return None
+
+
+def _flags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return tuple(str(value).replace(",", " ").split())
+
+
+def find_nbdev_root(start: Path) -> NbdevSettings | None:
+    """The nbdev settings of the nearest folder at or above ``start`` that has them."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "settings.ini").is_file() or (
+            (candidate / "pyproject.toml").is_file()
+            and "tool.nbdev" in (candidate / "pyproject.toml").read_text("utf-8")
+        ):
+            settings = read_nbdev_settings(candidate)
+            if settings is not None:
+                return settings
+    return None
+
+
+def nbdev_project_config(settings: NbdevSettings) -> ProjectConfig:
+    """The configuration nbprod uses for an nbdev project without ``[tool.nbprod]``.
+
+    Imports inside the package are written relative, as nbdev writes them.
+    """
+    package = settings.package
+    if not all(part.isidentifier() for part in package.split(".")):
+        raise ConfigError(
+            f"nbdev's lib_path {settings.lib_path!r} is not a Python package folder",
+            Location(str(settings.root / settings.origin)),
+        )
+    note = (
+        f"no [tool.nbprod]: using nbdev's settings from {settings.origin} "
+        f"(package {package}, lib_path {settings.lib_path}, "
+        f"nbs_path {settings.nbs_path})"
+    )
+    return ProjectConfig(
+        root=settings.root,
+        package=package,
+        source=settings.source,
+        notebooks=settings.nbs_path,
+        relative_imports=True,
+        settings_note=note,
+    )
+
+
+def _nbdev_config(folder: Path) -> ProjectConfig | None:
+    settings = find_nbdev_root(folder)
+    return nbdev_project_config(settings) if settings is not None else None

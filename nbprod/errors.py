@@ -26,12 +26,16 @@ class Location:
         The nbformat cell id, when the cell has one.
     line : int or None
         One-based line number inside the cell (or the file).
+    column : int or None
+        One-based column on that line, when the source of the error knows it
+        (a YAML parser does); in the JSON only when set.
     """
 
     path: str
     cell: int | None = None
     cell_id: str | None = None
     line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
         text = self.path
@@ -39,16 +43,21 @@ class Location:
             text += f", cell {self.cell + 1}"
         if self.line is not None:
             text += f", line {self.line}"
+        if self.column is not None:
+            text += f", column {self.column}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
         """Return the location as a JSON-ready mapping."""
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "cell": self.cell,
             "cell_id": self.cell_id,
             "line": self.line,
         }
+        if self.column is not None:
+            data["column"] = self.column
+        return data
 
 
 class NbprodError(Exception):
@@ -61,7 +70,12 @@ class NbprodError(Exception):
     location : Location or None
         Where the problem is.
     hint : str or None
-        What to do about it.
+        What to do about it, in words that fit every front door (no command
+        line flags, no button names).
+    actions : sequence of str
+        Machine names of the remedies a front door can offer for it
+        (``"sync"``, ``"force_export"``, ``"export"``, ``"init"``): the command
+        line names its command, the UI shows its button.
     """
 
     #: machine-readable kind of error: front doors (the UI, ``--json`` readers)
@@ -77,11 +91,13 @@ class NbprodError(Exception):
         message: str,
         location: Location | None = None,
         hint: str | None = None,
+        actions: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
+        self.actions = tuple(actions)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Errors cross process boundaries (export workers, batch runs): keep
@@ -101,6 +117,7 @@ class NbprodError(Exception):
             "message": self.message,
             "location": self.location.to_dict() if self.location else None,
             "hint": self.hint,
+            "actions": list(self.actions),
         }
 
 
@@ -147,7 +164,11 @@ class HandEditedError(NbprodError):
         names = ", ".join(paths)
         super().__init__(
             f"generated file(s) edited by hand since the last export: {names}",
-            hint="move your edits into the notebook, or pass --force to overwrite them",
+            hint=(
+                "pull the edits into the notebook with a sync, "
+                "or overwrite them with a forced export"
+            ),
+            actions=("sync", "force_export"),
         )
         self.paths = paths
 
@@ -156,6 +177,33 @@ class HandEditedError(NbprodError):
         data = super().to_dict()
         data["files"] = self.paths
         return data
+
+
+class HandWrittenError(ExportError):
+    """A notebook would overwrite a module nbprod did not generate (``--force`` too)."""
+
+    type = "hand_written"
+
+    exit_code = 1
+    http_status = 409
+
+
+class SyncConflictError(NbprodError):
+    """A sync refused: a cell changed on both sides, or a block was deleted."""
+
+    type = "sync_conflict"
+
+    exit_code = 1
+    http_status = 409
+
+
+class UnmappableEditError(NbprodError):
+    """An edit in a generated file that no notebook cell can take (outside any block,
+    a marker edited by hand, a block whose cell is gone)."""
+
+    type = "unmappable_edit"
+
+    http_status = 422
 
 
 class ParameterError(NbprodError):
@@ -227,6 +275,37 @@ class GitError(NbprodError):
     http_status = 409
 
 
+class IgnoredFilesError(GitError):
+    """Files the gate checked that git ignores: a commit would leave them out.
+
+    Parameters
+    ----------
+    rules : dict
+        Each ignored file and the ignore-file line that ignores it (shown as
+        ``git check-ignore -v`` does: ``source:line: pattern``).
+    """
+
+    type = "ignored_files"
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        listed = "; ".join(f"{path} (by {rule})" for path, rule in rules.items())
+        super().__init__(
+            "git ignores files the gate checked, so the commit would leave them "
+            f"out: {listed}",
+            hint=(
+                "remove those lines from the ignore file (generated modules and "
+                "tests belong in the commit), then push again"
+            ),
+        )
+        self.files = {path: str(rule) for path, rule in rules.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with each ignored file and its ignore rule."""
+        data = super().to_dict()
+        data["files"] = self.files
+        return data
+
+
 class PushRejectedError(GitError):
     """The remote refused the push; the local commit is kept.
 
@@ -281,7 +360,7 @@ class GateFailedError(NbprodError):
         failed = ", ".join(step.name for step in report.steps if step.failed)
         super().__init__(
             f"the quality gate failed ({failed}): nothing was committed or pushed",
-            hint="fix the findings above, then run `nbprod push` again",
+            hint="fix the findings, then push again",
         )
         self.report = report
 
@@ -298,3 +377,20 @@ class ExecutorError(NbprodError):
     type = "executor_unavailable"
 
     http_status = 503
+
+
+class LockTimeoutError(NbprodError):
+    """Another nbprod command held a project lock (export manifest, git index) too long."""
+
+    type = "locked"
+
+    exit_code = 1
+    http_status = 409
+
+
+class BusyError(NbprodError):
+    """Work that another live process is doing (resuming a batch that still runs)."""
+
+    type = "busy"
+
+    http_status = 409

@@ -295,10 +295,176 @@ def _grid(project: Path, text: str) -> Path:
     return path
 
 
-def test_no_orphan_kernels_in_this_process():
-    # every batch above shut its kernels down
-    me = psutil.Process(os.getpid())
-    assert _kernels_of(me) == []
+def _batch_kernels(batch_dir: str) -> list[psutil.Process]:
+    """Kernels anywhere on the machine whose working directory is in ``batch_dir``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        try:
+            cmdline = " ".join(process.info["cmdline"] or [])
+            cwd = process.info["cwd"] or ""
+        except psutil.Error:
+            continue
+        if "ipykernel_launcher" in cmdline and cwd.startswith(batch_dir):
+            found.append(process)
+    return found
+
+
+def test_no_kernel_of_a_finished_batch_is_left_on_the_machine(project):
+    # every kernel runs in the notebook's folder, so it is found system-wide by
+    # that folder, whoever its parent is now (a worker, init, a subreaper)
+    nb = write_notebook(project / "nbs" / "quick.ipynb", "x = 1", "x * 2")
+    result = CliRunner().invoke(
+        main,
+        [
+            "batch",
+            str(nb),
+            "--grid",
+            str(_grid(project, "x: [1, 2, 3]")),
+            "--jobs",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    left = psutil.wait_procs(_batch_kernels(str(project / "nbs")), timeout=10)[1]
+    assert left == []
+
+
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_kill_9_of_a_batch_leaves_nothing_and_resume_runs_the_rest(project):
+    folder = project / "notebooks"
+    hold = folder / "hold"
+    folder.mkdir()
+    hold.touch()
+    nb = write_notebook(
+        folder / "held.ipynb",
+        "i = 0",
+        # sets 0 and 1 finish; the others wait in their cell while `hold` exists
+        "import os, time\nwhile i >= 2 and os.path.exists('hold'):\n    time.sleep(0.1)",
+        "import nbprod\nnbprod.record('twice', 2 * i)",
+        "with open('done.txt', 'a') as f:\n    f.write(f'{i}\\n')",
+    )
+    (project / "grid.yaml").write_text("i: [0, 1, 2, 3, 4]\n")
+    process = subprocess.Popen(
+        [*NBPROD, "batch", str(nb), "--grid", "grid.yaml", "--jobs", "2"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    driver = psutil.Process(process.pid)
+    lines = folder / "done.txt"
+    seen: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 180
+    # wait until 0 and 1 are done and two held runs have their kernels
+    while time.monotonic() < deadline and process.poll() is None:
+        for member in _tree(driver):
+            seen[member.pid] = member
+        done = lines.read_text().split() if lines.exists() else []
+        if len(done) >= 2 and len(_kernels_of(driver)) >= 2:
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, process.communicate()
+    for member in _tree(driver):
+        seen[member.pid] = member
+    kinds = " ".join(" ".join(p.cmdline()) for p in seen.values() if p.is_running())
+    assert "forkserver" in kinds and "ipykernel_launcher" in kinds
+    process.kill()  # SIGKILL: no handler runs, nothing is told
+    process.wait(timeout=10)
+    # the forkserver, workers, resource tracker and kernels follow within seconds
+    _, alive = psutil.wait_procs(
+        [p for p in seen.values() if p.pid != process.pid], timeout=15
+    )
+    assert [
+        (p.pid, p.cmdline()) for p in alive if p.status() != psutil.STATUS_ZOMBIE
+    ] == []
+    assert _batch_kernels(str(folder)) == []
+
+    # the next command finds the batch interrupted, with the finished runs kept
+    listed = subprocess.run(
+        [*NBPROD, "runs", "--json", "--limit", "10"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    runs = {r["parameters"]["i"]: r for r in json.loads(listed.stdout)}
+    assert sorted(runs) == [0, 1, 2, 3, 4]
+    for i in (0, 1):
+        assert runs[i]["status"] == "succeeded" and runs[i]["metrics"] == {
+            "twice": 2 * i
+        }
+    for i in (2, 3, 4):
+        assert runs[i]["status"] == "interrupted" and runs[i]["terminal"] is True
+    batch_id = runs[0]["batch_id"]
+    shown = subprocess.run(
+        [*NBPROD, "runs"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert f"resume with: nbprod batch --resume {batch_id}" in shown.stdout
+
+    hold.unlink()
+    resumed = subprocess.run(
+        [*NBPROD, "batch", "--resume", batch_id, "--jobs", "2", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    data = json.loads(resumed.stdout)
+    assert data["batch"]["status"] == "succeeded"
+    assert [r["metrics"] for r in data["runs"]] == [{"twice": 2 * i} for i in range(5)]
+    # every set ran to its end exactly once over both invocations
+    assert sorted(int(x) for x in lines.read_text().split()) == [0, 1, 2, 3, 4]
+
+
+def test_resume_refuses_a_batch_whose_process_is_alive(project):
+    from nbprod.history.owner import process_owner
+    from nbprod.history.records import BatchRecord, RunRecord, now
+
+    nb = write_notebook(project / "nb.ipynb", "x = 1", "x")
+    store = history(project)
+    try:
+        # owned by this (live) test process, as if `nbprod batch` ran here
+        batch = BatchRecord(
+            id="b-live",
+            notebook="nb.ipynb",
+            status="running",
+            executor="local",
+            jobs=1,
+            output_dir="runs/nb/b-live",
+            created_at=now(),
+            owner=process_owner(),
+        )
+        run = RunRecord(
+            id="r-live", notebook="nb.ipynb", parameters={"x": 2}, created_at=now()
+        )
+        store.add_batch(batch, [run])
+    finally:
+        store.close()
+    assert nb.is_file()
+    refused = subprocess.run(
+        [*NBPROD, "batch", "--resume", "b-live"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    first = refused.stderr.strip().splitlines()[0]
+    assert "batch b-live is still running" in first and str(os.getpid()) in first
+    assert "Traceback" not in refused.stderr
+    store = history(project)
+    try:
+        assert store.get_run("r-live").status == "queued"  # nothing ran
+    finally:
+        store.close()
 
 
 def test_dask_executor_without_the_extra(monkeypatch):
@@ -307,3 +473,71 @@ def test_dask_executor_without_the_extra(monkeypatch):
     with pytest.raises(ExecutorError, match="needs dask and distributed") as info:
         get_executor("dask", scheduler="tcp://127.0.0.1:8786")
     assert info.value.hint == "pip install 'nbprod[dask]'"
+
+
+def test_a_run_whose_output_reached_disk_keeps_its_outcome(project):
+    """The process died after the worker wrote the output, before it was recorded."""
+    from nbprod.history.owner import process_owner
+    from nbprod.history.records import BatchRecord, RunRecord, now
+    from nbprod.run.recovery import open_history
+    from nbprod.run.single import run_notebook
+
+    nb = write_notebook(
+        project / "nb.ipynb",
+        "x = 1",
+        "import nbprod\nnbprod.record('x3', 3 * x)",
+        "assert x != 2, 'x=2 fails'",
+    )
+    config = load_config(project)
+    finished = [run_notebook(config, nb, {"x": x}) for x in (1, 2)]
+    assert [r.status for r in finished] == ["succeeded", "failed"]
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = process_owner(child.pid)
+    child.wait()
+    batch = BatchRecord(
+        id="b-dead",
+        notebook="nb.ipynb",
+        status="running",
+        executor="local",
+        jobs=2,
+        output_dir="runs/nb",
+        created_at=now(),
+        owner=dead,
+    )
+    # as recorded when the batch process died: both running, one never started
+    runs = [
+        RunRecord(
+            id=f"r{i}",
+            batch_id="b-dead",
+            notebook="nb.ipynb",
+            parameters={"x": i + 1},
+            created_at=now(),
+            status="running",
+            output_path=done.output_path,
+        )
+        for i, done in enumerate(finished)
+    ]
+    runs.append(
+        RunRecord(
+            id="r2",
+            batch_id="b-dead",
+            notebook="nb.ipynb",
+            parameters={"x": 3},
+            created_at=now(),
+            status="running",
+            output_path="runs/nb/never-written.ipynb",
+        )
+    )
+    store = history(project)
+    try:
+        store.add_batch(batch, runs)
+    finally:
+        store.close()
+    with open_history(config) as store:
+        kept = {r.id: r for r in store.list_runs(batch_id="b-dead")}
+        assert store.get_batch("b-dead").status == "interrupted"
+    assert kept["r0"].status == "succeeded" and kept["r0"].metrics == {"x3": 3}
+    assert kept["r1"].status == "failed" and kept["r1"].metrics == {"x3": 6}
+    assert kept["r1"].error.ename == "AssertionError" and kept["r1"].error.cell == 3
+    assert kept["r0"].finished_at is not None and kept["r0"].duration
+    assert kept["r2"].status == "interrupted"

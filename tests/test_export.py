@@ -655,3 +655,66 @@ def test_generated_files_pass_ruff_default_rules_and_isort(project: Path) -> Non
         text=True,
     )
     assert checked.returncode == 0, checked.stdout
+
+
+def _versioned(project: Path, name: str, version: int) -> None:
+    stem = Path(name).stem
+    write_notebook(
+        project,
+        name,
+        [
+            code(
+                f"VERSION = {version}\n\n\ndef {stem}():\n    return VERSION", "export"
+            ),
+            code(f"assert {stem}() == {version}", "test"),
+        ],
+    )
+
+
+def _export_process(project: Path, names: list[str]) -> subprocess.Popen:
+    notebooks = [str(project / "notebooks" / name) for name in names]
+    command = "from nbprod.cli import main; main()"
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            command,
+            "export",
+            "--project",
+            str(project),
+            *notebooks,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_concurrent_exports_then_an_edit_never_refuse_falsely(project: Path) -> None:
+    """Two `nbprod export` processes at once (as "export on save" of two notebooks
+    sends), then an edit: the manifest holds both exports, nothing is "edited by hand".
+    """
+    first = [f"a{i}.ipynb" for i in range(3)]
+    second = [f"b{i}.ipynb" for i in range(3)]
+    for name in first + second:
+        _versioned(project, name, 0)
+    assert export(project).exit_code == 0
+    for trial in range(1, 5):
+        for name in first + second:
+            _versioned(project, name, trial)
+        processes = [_export_process(project, first), _export_process(project, second)]
+        for process in processes:
+            output, _ = process.communicate(timeout=120)
+            assert process.returncode == 0, output
+        for name in first + second:
+            _versioned(project, name, 100 + trial)
+
+        result = export(project)
+
+        assert result.exit_code == 0, f"trial {trial}: {result.output}"
+        assert "edited by hand" not in result.output
+        manifest = json.loads((project / ".nbprod" / "export.json").read_text())
+        assert sorted(manifest["notebooks"]) == sorted(
+            f"notebooks/{name}" for name in first + second
+        )

@@ -36,6 +36,7 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
     }
     assert [s["name"] for s in report["steps"]] == [
         "sync",
+        "deps",
         "lint",
         "tests",
         "smoke",
@@ -45,14 +46,15 @@ def test_check_json_shape_and_report_kept_in_history(tmp_path: Path) -> None:
         "passed",
         "passed",
         "passed",
+        "passed",
         "skipped",
         "skipped",
     ]
     assert (
         report["summary"]
-        == "passed (sync 3/3, lint 4/4, tests 1/1, smoke -, monitor -)"
+        == "passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -, monitor -)"
     )
-    tests = report["steps"][2]
+    tests = report["steps"][3]
     assert set(tests) == {
         "name",
         "status",
@@ -95,7 +97,9 @@ def test_findings_carry_file_line_col_and_the_report_reads_well(
     assert "notebooks/orders.ipynb:cell_3:3:5: F841" in text
     assert "tests/test_orders.py:11: test_cell_4 failed: assert 6.0 == 7.0" in text
     assert "Gate failed" in text
-    assert "failed (sync 1/3, lint 2/4, tests 0/1, smoke -, monitor -)" in text
+    assert (
+        "failed (sync 1/3, deps 0/0, lint 2/4, tests 0/1, smoke -, monitor -)" in text
+    )
     assert "Traceback" not in result.output
 
     report = json.loads(nbprod(root, "check", "--json", "--only", "tests").stdout)
@@ -110,7 +114,7 @@ def test_only_and_skip(tmp_path: Path) -> None:
     only = json.loads(nbprod(root, "check", "--json", "--only", "sync").stdout)
     skip = json.loads(
         nbprod(
-            root, "check", "--json", "--skip", "lint,tests", "--skip", "smoke"
+            root, "check", "--json", "--skip", "deps,lint,tests", "--skip", "smoke"
         ).stdout
     )
     unknown = nbprod(root, "check", "--only", "typing")
@@ -224,3 +228,62 @@ tests/test_m.py:9: AssertionError</failure></testcase>
     assert (bad.outcome, bad.severity, bad.line) == ("failed", "error", 9)
     assert bad.name == "tests/test_m.py::test_bad" and bad.message == "assert 1 == 2"
     assert (later.outcome, later.message) == ("skipped", "not yet")
+
+
+def test_pytest_hints_name_nodes_pytest_can_run(tmp_path: Path) -> None:
+    """Collection errors (the module does not import) and tests in classes: the
+    hint's node, run as it says, finds the test instead of "not found"."""
+    import subprocess
+    import sys
+
+    from nbprod.gate.tools import parse_junit, run_tool
+
+    broken, classes = tmp_path / "broken", tmp_path / "classes"
+    (broken / "tests" / "sub").mkdir(parents=True)
+    (broken / "tests" / "test_imports.py").write_text(
+        "import nosuchmodule\n\n\ndef test_a():\n    pass\n"
+    )
+    (broken / "tests" / "sub" / "test_syntax.py").write_text(
+        "def test_b():\n    x = (\n"
+    )
+    (classes / "tests").mkdir(parents=True)
+    (classes / "tests" / "test_classes.py").write_text(
+        "class TestOrders:\n    def test_total(self):\n        assert 1 == 2\n"
+    )
+    findings = {}
+    for folder in (broken, classes):
+        xml = folder / "junit.xml"
+        args = ["tests", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"]
+        run_tool("pytest", [*args, "-o", "junit_family=xunit1"], folder)
+        findings.update({(folder, f.path): f for f in parse_junit(xml, folder)})
+
+    imports = findings[broken, "tests/test_imports.py"]
+    assert imports.name == "tests/test_imports.py" and imports.line == 1
+    assert imports.message == (
+        "cannot collect the tests: ModuleNotFoundError: No module named 'nosuchmodule'"
+    )
+    syntax = findings[broken, "tests/sub/test_syntax.py"]
+    assert syntax.name == "tests/sub/test_syntax.py" and syntax.line == 2
+    assert "SyntaxError" in syntax.message
+    in_class = findings[classes, "tests/test_classes.py"]
+    assert in_class.name == "tests/test_classes.py::TestOrders::test_total"
+    for (folder, _), finding in findings.items():
+        assert finding.hint == f"run `pytest {finding.name}` to see the whole traceback"
+        ran = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                finding.name,
+            ],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        # 1: the test failed, 2: the collection error; 4 is "not found"
+        assert ran.returncode in (1, 2), ran.stdout
+        assert "not found" not in ran.stdout and "no match" not in ran.stdout

@@ -307,3 +307,70 @@ def test_git_state_commit_and_dirty(tmp_path):
     assert git_state(tmp_path).dirty is False  # run outputs are untracked files
     (tmp_path / "a.txt").write_text("2")
     assert git_state(tmp_path).dirty is True
+
+
+def _dead_owner():
+    from nbprod.history.owner import process_owner
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    owner = process_owner(child.pid)
+    child.wait()
+    return owner
+
+
+def test_work_of_a_dead_or_silent_owner_becomes_interrupted(tmp_path):
+    from nbprod.history.owner import Owner, process_owner
+    from nbprod.run.recovery import open_history
+
+    (tmp_path / "pyproject.toml").write_text("[tool.nbprod]\n")
+    config = load_config(tmp_path)
+    stamp = now()
+
+    def batch(batch_id, owner, heartbeat=None):
+        record = BatchRecord(
+            id=batch_id,
+            notebook="nb.ipynb",
+            status="running",
+            executor="local",
+            jobs=1,
+            output_dir=f"runs/nb/{batch_id}",
+            created_at=stamp,
+            owner=owner,
+        )
+        runs = [_run(f"{batch_id}-r{i}", batch_id=batch_id) for i in range(2)]
+        return record, runs
+
+    elsewhere = Owner("another-host.example", os.getpid(), 1.0)
+    with open_history(config) as store:
+        store.add_batch(*batch("b-dead", _dead_owner()))
+        store.add_batch(*batch("b-mine", process_owner()))
+        store.add_batch(*batch("b-remote-fresh", elsewhere))
+        store.add_batch(*batch("b-remote-silent", elsewhere))
+        store.set_status(["b-dead-r0"], "running")
+        # another host's pid is never looked up: only the heartbeat's age counts
+        from sqlalchemy import update
+
+        from nbprod.history.models import BatchRow
+
+        with store.engine.begin() as connection:
+            connection.execute(
+                update(BatchRow)
+                .where(BatchRow.id == "b-remote-silent")
+                .values(heartbeat_at=stamp - dt.timedelta(minutes=10))
+            )
+    with open_history(config) as store:
+        status = {
+            b: store.get_batch(b).status
+            for b in ("b-dead", "b-mine", "b-remote-fresh", "b-remote-silent")
+        }
+        assert status == {
+            "b-dead": "interrupted",
+            "b-mine": "running",
+            "b-remote-fresh": "running",
+            "b-remote-silent": "interrupted",
+        }
+        runs = store.list_runs(batch_id="b-dead")
+        assert [r.status for r in runs] == ["interrupted", "interrupted"]
+        data = store.get_batch("b-dead").to_dict()
+        assert data["terminal"] is True
+        assert data["resume"] == "nbprod batch --resume b-dead"

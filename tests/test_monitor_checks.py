@@ -226,4 +226,4 @@ def test_a_v1_history_gains_the_monitoring_tables_and_keeps_its_runs(tmp_path):
         "nbprod_alerts",
         "nbprod_baselines",
     } <= tables
-    assert revision == "0002_monitoring"
+    assert revision == "0003_monitoring"

@@ -265,3 +265,27 @@ def test_grid_product_and_runs_list(tmp_path):
         grid.write_text(bad)
         with pytest.raises(ParameterError, match=message):
             load_grid(grid)
+
+
+def test_yaml_errors_keep_pyyaml_line_and_column(tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("n: [1, 2]\nlabel: [a, b\nseed: 3\n")
+    with pytest.raises(ParameterError) as caught:
+        load_grid(grid)
+    where = caught.value.location
+    assert (where.path, where.line, where.column) == (str(grid), 3, 5)
+    assert "the grid is not valid YAML: expected ',' or ']'" in caught.value.message
+    assert str(where).endswith("grid.yaml, line 3, column 5")
+    assert caught.value.to_dict()["location"]["column"] == 5
+
+    params = tmp_path / "p.yaml"
+    params.write_text("alpha: 1\nbeta: : 2\n")
+    with pytest.raises(ParameterError) as caught:
+        gather_parameters([params])
+    where = caught.value.location
+    assert (where.path, where.line, where.column) == (str(params), 2, 7)
+    assert "mapping values are not allowed here" in caught.value.message
+    with pytest.raises(ParameterError) as caught:
+        gather_parameters(yaml_texts=["{a: 1"])
+    assert caught.value.location.path == "-y"
+    assert caught.value.location.line == 1

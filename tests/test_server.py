@@ -63,6 +63,9 @@ def jp_server_config(project: Path, request: pytest.FixtureRequest) -> dict:
     if getattr(request, "param", None) == "settings":
         url = f"sqlite:///{project.parent / 'elsewhere' / 'history.db'}"
         config["NbprodApp"] = {"database_url": url, "default_jobs": 1}
+    if getattr(request, "param", None) == "unreachable-dask":
+        # nothing listens on port 9: the worker's executor cannot start
+        config["NbprodApp"] = {"dask_scheduler": "tcp://127.0.0.1:9"}
     return config
 
 
@@ -144,7 +147,8 @@ async def test_export_writes_and_refuses_hand_edits(jp_fetch, project: Path) -> 
     )
     assert status == 409
     assert body["error"]["files"] == ["src/shop/prices.py"]
-    assert "--force" in body["error"]["hint"]
+    assert body["error"]["type"] == "hand_edited"
+    assert body["error"]["actions"] == ["sync", "force_export"]
     assert module.read_text().endswith("# mine\n")
     result = await fetch_json(
         jp_fetch,
@@ -529,7 +533,7 @@ def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
         "interrupted: the Jupyter server stopped"
     )
     run = manager.store.get_run(run.id)
-    assert run.status == "cancelled" and run.error.ename == "Interrupted"
+    assert run.status == "interrupted" and run.error.ename == "Interrupted"
     assert manager.recover() == []
 
 
@@ -543,3 +547,113 @@ async def test_server_settings_reach_the_core(jp_fetch, project: Path) -> None:
     assert data == {"runs": [], "total": 0}
     assert (project.parent / "elsewhere" / "history.db").is_file()
     assert not (project / ".nbprod" / "history.db").exists()
+
+
+async def test_a_batch_its_worker_could_not_start_is_refused_before_202(
+    jp_fetch, project: Path
+) -> None:
+    write_scoring_notebook(project)
+
+    def body(**extra):
+        return json.dumps(
+            {"notebook": "notebooks/score.ipynb", "grid": {"offset": [1]}, **extra}
+        )
+
+    status, data = await error_of(
+        jp_fetch, "batches", method="POST", body=body(executor="nope")
+    )
+    assert status == 400 and data["error"]["type"] == "bad_request"
+    assert "unknown executor 'nope'" in data["error"]["message"]
+    assert "local" in data["error"]["hint"] and "dask" in data["error"]["hint"]
+    status, data = await error_of(
+        jp_fetch, "batches", method="POST", body=body(executor="dask")
+    )
+    assert status == 422 and "needs a scheduler" in data["error"]["message"]
+    assert "dask_scheduler" in data["error"]["hint"]
+    status, data = await error_of(
+        jp_fetch, "gate", method="POST", body=json.dumps({"only": ["nope"]})
+    )
+    assert status == 400 and "nope" in data["error"]["message"]
+    # nothing was queued, so nothing can be stuck
+    assert (await fetch_json(jp_fetch, "runs"))["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [pytest.param("unreachable-dask", id="unreachable-dask")],
+    indirect=True,
+)
+async def test_a_batch_whose_worker_fails_before_any_run_ends_failed(
+    jp_fetch, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "1s")
+    write_scoring_notebook(project)
+    started = await fetch_json(
+        jp_fetch,
+        "batches",
+        method="POST",
+        body=json.dumps(
+            {
+                "notebook": "notebooks/score.ipynb",
+                "grid": {"offset": [1, 2]},
+                "executor": "dask",
+            }
+        ),
+    )
+    batch_id = started["batch"]["id"]
+    done = await until_done(jp_fetch, "batches", batch_id, key=lambda d: d["batch"])
+    assert done["batch"]["status"] == "failed" and done["batch"]["terminal"]
+    assert {r["status"] for r in done["runs"]} == {"cancelled"}
+    job = await fetch_json(jp_fetch, "jobs", started["job"])
+    assert job["status"] == "failed"
+    assert "cannot reach the Dask scheduler" in job["error"]["message"]
+    status, data = await error_of(jp_fetch, "batches", batch_id, method="DELETE")
+    assert status == 409 and "it failed" in data["error"]["message"]
+
+
+async def test_delete_and_restart_end_a_batch_no_process_has(
+    jp_fetch, project: Path
+) -> None:
+    import logging
+
+    from nbprod.config import load_config
+    from nbprod.history.records import JobRecord, now
+    from nbprod.history.store import HistoryStore
+    from nbprod.run.batch import create_batch
+    from nbprod.server.jobs import JobManager
+
+    write_scoring_notebook(project)
+    config = load_config(project)
+    store = HistoryStore(config.database_url)
+    try:
+        # queued, and its job ended without taking it (as nbprod 0.1 left them)
+        stuck = [
+            create_batch(config, "notebooks/score.ipynb", [{"offset": 1}], store=store)
+            for _ in range(2)
+        ]
+        for index, created in enumerate(stuck):
+            store.add_job(
+                JobRecord(
+                    f"j-{index}",
+                    "batch",
+                    "failed",
+                    {},
+                    target=created.batch.id,
+                    created_at=now(),
+                    finished_at=now(),
+                )
+            )
+    finally:
+        store.close()
+    first, second = (created.batch.id for created in stuck)
+    cancelled = await fetch_json(jp_fetch, "batches", first, method="DELETE")
+    assert cancelled["batch"]["status"] == "cancelled"
+    assert [r["status"] for r in cancelled["runs"]] == ["cancelled"]
+    # a restarted server repairs the other one by itself
+    manager = JobManager(config, logging.getLogger("test"))
+    try:
+        manager.recover()
+        assert manager.store.get_batch(second).status == "interrupted"
+        assert manager.store.get_batch(first).status == "cancelled"
+    finally:
+        manager.store.close()

@@ -80,7 +80,7 @@ def test_passing_gate_commits_stripped_notebooks_and_pushes(tmp_path: Path) -> N
     assert "Gate passed" in result.output and "Pushed to origin" in result.output
     body = git(origin, "log", "-1", "--format=%B", "main")
     assert body == (
-        f"{message}\n\nNbprod-Gate: passed (sync 3/3, lint 4/4, tests 1/1, smoke -, monitor -)\n\n"
+        f"{message}\n\nNbprod-Gate: passed (sync 3/3, deps 0/0, lint 4/4, tests 1/1, smoke -, monitor -)\n\n"
     )
     assert "def vat" in git(origin, "show", "main:src/shop/orders.py")
     pushed = nbformat.reads(git(origin, "show", "main:notebooks/orders.ipynb"), 4)
@@ -201,7 +201,8 @@ def test_hand_edited_module_stops_the_push(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert "edited by hand" in result.output
-    assert "nbprod export --force" in result.output
+    assert "pull the edits into the notebook first with a sync" in result.output
+    assert "try: `nbprod sync` or `nbprod export --force`" in result.output
     assert "HACK = 1" in module.read_text()
     assert refs(origin) == before_refs
 
@@ -252,3 +253,104 @@ def test_dry_run_sees_notebooks_that_the_filter_would_strip(tmp_path: Path) -> N
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["files"] == ["notebooks/orders.ipynb"]
+
+
+def test_push_refuses_when_gated_files_are_git_ignored(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    # the example used to ship such an ignore file: the generated code stayed local
+    (root / ".gitignore").write_text("# generated\nsrc/\n.nbprod/\nruns/\n")
+    git(root, "rm", "-r", "--cached", "--quiet", "src")
+    git(root, "commit", "--quiet", "-m", "stop tracking src")
+    git(root, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+    write_notebook(root, export=EXPORT + "\n\nRATE = 8\n")
+    before, before_refs = tree_state(root), refs(origin)
+    head = git(root, "rev-parse", "HEAD")
+
+    result = nbprod(root, "push", "-m", "x")
+    as_json = nbprod(root, "push", "-m", "x", "--json")
+    dry = nbprod(root, "push", "-m", "x", "--dry-run")
+
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "git ignores files the gate checked" in text
+    assert "src/shop/__init__.py (by .gitignore:2: src/)" in text
+    assert "src/shop/orders.py (by .gitignore:2: src/)" in text
+    assert "remove those lines from the ignore file" in text
+    error = json.loads(as_json.stdout)["error"]
+    assert as_json.exit_code == 2 and error["type"] == "ignored_files"
+    assert error["files"] == {
+        "src/shop/__init__.py": ".gitignore:2: src/",
+        "src/shop/orders.py": ".gitignore:2: src/",
+    }
+    assert dry.exit_code == 2 and "git ignores files" in dry.output
+    assert refs(origin) == before_refs and git(root, "rev-parse", "HEAD") == head
+    assert tree_state(root) == before
+
+
+def test_a_negated_ignore_rule_lets_the_push_through(tmp_path: Path) -> None:
+    root, origin = light_project(tmp_path)
+    (root / ".gitignore").write_text("*.py\n!src/**/*.py\n!tests/*.py\n.nbprod/\n")
+    write_notebook(root, export=EXPORT + "\n\nRATE = 9\n")
+
+    result = nbprod(root, "push", "-m", "negated")
+
+    assert result.exit_code == 0, result.output
+    assert "RATE = 9" in git(origin, "show", "main:src/shop/orders.py")
+
+
+def test_a_push_waits_for_the_git_lock_and_gives_up_clearly(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    from nbprod.config import load_config
+    from nbprod.locks import project_lock
+
+    root, origin = light_project(tmp_path)
+    write_notebook(root, export=EXPORT + "\n\nRATE = 10\n")
+    before_refs, head = refs(origin), git(root, "rev-parse", "HEAD")
+    monkeypatch.setenv("NBPROD_LOCK_TIMEOUT", "0.5")
+
+    # another command (a sync, a second push) is staging in this project
+    held, done = threading.Event(), threading.Event()
+
+    def other_command() -> None:
+        with project_lock(load_config(root), "git"):
+            held.set()
+            done.wait(60)
+
+    other = threading.Thread(target=other_command)
+    other.start()
+    try:
+        assert held.wait(30)
+        result = nbprod(root, "push", "-m", "while locked")
+    finally:
+        done.set()
+        other.join()
+
+    assert result.exit_code == 1, result.output
+    assert "another nbprod command has held the lock on the git index" in result.output
+    assert refs(origin) == before_refs and git(root, "rev-parse", "HEAD") == head
+    # the export's files were put back, as for any refused push
+    assert git(root, "status", "--porcelain") == " M notebooks/orders.ipynb\n"
+    assert nbprod(root, "push", "-m", "after").exit_code == 0
+
+
+def test_reading_the_status_never_writes_the_index(tmp_path: Path) -> None:
+    """The Ship panel polls the status; `git status` would rewrite the index
+    (holding index.lock) and a push's `git add` at that moment would fail."""
+    import os
+
+    from nbprod.gitops.status import repository_status
+
+    root, _ = light_project(tmp_path)
+    notebook = root / "notebooks" / "orders.ipynb"
+    stat = notebook.stat()
+    os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    index = root / ".git" / "index"
+    before = index.read_bytes()
+
+    status = repository_status(root)
+
+    assert status.changed == []  # same content, only the stat changed
+    assert index.read_bytes() == before

@@ -28,6 +28,7 @@ import {
   parseServerInfo,
   parseShipPreview
 } from './parse';
+import { parseSync, SyncResult } from './syncwire';
 import {
   AlertEvent,
   ApiErrorBody,
@@ -50,7 +51,9 @@ import {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly body: ApiErrorBody
+    readonly body: ApiErrorBody,
+    /** The whole reply, for routes whose refusals carry a report (sync's conflicts). */
+    readonly data: unknown = null
   ) {
     super(body.message);
     this.name = 'ApiError';
@@ -97,6 +100,15 @@ export class NbprodClient {
   /** `POST notebooks/<path>/plan`: the plan of unsaved content. */
   async planContent(path: string, content: unknown): Promise<Plan> {
     return parsePlan(await this.post(notebookRoute(path, 'plan'), { content }));
+  }
+
+  /**
+   * `POST notebooks/<path>/sync`: hand edits of the generated files into the
+   * notebook; `check` writes nothing. A refusal (409 conflicts, 422 an edit no
+   * cell can take) throws an `ApiError` whose `data` parses with `parseSync`.
+   */
+  async syncNotebook(path: string, request: { check: boolean; prefer?: 'module' | 'notebook' }): Promise<SyncResult> {
+    return parseSync(await this.post(notebookRoute(path, 'sync'), request));
   }
 
   /** `POST notebooks/<path>/export`. */
@@ -270,7 +282,7 @@ export class NbprodClient {
           hint: 'is the nbprod server extension enabled? (jupyter server extension list)'
         };
       }
-      throw new ApiError(response.status, body);
+      throw new ApiError(response.status, body, data);
     }
     return data;
   }

@@ -12,6 +12,7 @@ import { errorText, isErrorType, notifyError } from './client';
 import { NbprodContext, NotebookSection, notebookPath } from './context';
 import { button, clock, debounce, fill, h, pathNodes, section, working } from './dom';
 import { cellsWithRole, exportSummary, formatLocation, planErrors, previewFiles } from './format';
+import { pullEdits } from './syncdialog';
 import { ExportResult, Plan, PlannedFile, Problem } from './wire';
 
 export class ExportSection extends Widget implements NotebookSection {
@@ -199,6 +200,28 @@ export class ExportSection extends Widget implements NotebookSection {
     }
     this.render();
     void this.refresh(false);
+  }
+
+  /** Pull the hand edits into the notebook (it reloads from disk), then plan again. */
+  private async pull(): Promise<void> {
+    const panel = this.panel;
+    if (!panel || this.busy) {
+      return;
+    }
+    this.busy = true;
+    this.render();
+    let outcome = '';
+    try {
+      outcome = await pullEdits(this.ctx, panel);
+    } finally {
+      this.busy = false;
+    }
+    if (outcome === 'pulled' || outcome === 'nothing') {
+      this.refused = null;
+    }
+    this.render();
+    void this.refresh(false);
+    await this.ctx.fileBrowser?.model.refresh();
   }
 
   private async confirmForce(): Promise<void> {
@@ -418,6 +441,11 @@ export class ExportSection extends Widget implements NotebookSection {
           refused.message,
           refused.files.length ? h('ul', {}, refused.files.map(f => h('li', {}, f))) : null,
           refused.hint ? h('div', { className: 'jp-nbprod-hint' }, refused.hint) : null,
+          button('Pull edits into notebook', () => void this.pull(), {
+            accept: true,
+            className: 'jp-nbprod-pullButton',
+            title: 'Bring the hand edits of the generated files back into the cells they came from'
+          }),
           button('Force Export…', () => void this.confirmForce(), {
             warn: true,
             className: 'jp-nbprod-forceButton',
@@ -493,7 +521,7 @@ export class ExportSection extends Widget implements NotebookSection {
 
 /** Hints in the words of this UI (the server's name the CLI's flags). */
 const UI_HINTS = {
-  hand_edited: 'move your edits into the notebook (nbprod sync), or press Force Export to overwrite them'
+  hand_edited: 'pull the edits into the notebook with Pull edits into notebook, or overwrite them with Force Export'
 };
 
 /** The notebook without outputs: the plan never reads them, and images are big. */

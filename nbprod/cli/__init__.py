@@ -11,13 +11,17 @@ from __future__ import annotations
 # First, before anything imports jsonschema: spares every command ~1.4 s of CPU.
 import nbprod.run.startup  # noqa: F401  # isort: skip
 
-from typing import Any
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from nbprod._version import __version__
+from nbprod.config import ProjectConfig, load_config
 from nbprod.errors import NbprodError
 
 #: console for results (stdout) and for messages and progress (stderr)
@@ -25,12 +29,78 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: how the command line offers the remedies that core errors name
+#: (:attr:`NbprodError.actions`); the JupyterLab panel shows buttons for them
+CLI_ACTIONS = {
+    "export": "nbprod export",
+    "force_export": "nbprod export --force",
+    "sync": "nbprod sync",
+    "prefer_module": "nbprod sync --prefer module",
+    "prefer_notebook": "nbprod sync --prefer notebook",
+    "allow_delete": "nbprod sync --allow-delete",
+    "init": "nbprod init",
+}
+#: ``ctx.meta`` key set by ``--json``: errors are then printed as JSON too
+_JSON_MODE = "nbprod.json"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(help_text: str = "Print the result as JSON.") -> Callable[[F], F]:
+    """The ``--json`` flag of every command (the value arrives as ``as_json``).
+
+    It also tells the error handler of :class:`NbprodGroup` to print an error
+    as ``{"ok": false, "error": {...}}`` on stdout, the same for every command.
+    """
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[_JSON_MODE] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=remember,
+        help=help_text,
+    )
+
+
 def fail(exc: NbprodError) -> None:
-    """Print an error as one line (plus its hint) on stderr."""
+    """Print an error as one line (plus its hint and the commands that fix it) on stderr."""
     where = f"{exc.location}: " if exc.location else ""
     err.print(f"[bold red]error:[/] {escape(where + exc.message)}")
     if exc.hint:
         err.print(f"  hint: {exc.hint}", markup=False)
+    commands = [CLI_ACTIONS[action] for action in exc.actions if action in CLI_ACTIONS]
+    if commands:
+        err.print("  try: " + " or ".join(f"`{c}`" for c in commands), markup=False)
+
+
+def report_error(exc: NbprodError) -> None:
+    """Print an error the way the running command prints its results."""
+    if click.get_current_context().meta.get(_JSON_MODE):
+        click.echo(json.dumps({"ok": False, "error": exc.to_dict()}, indent=2))
+    else:
+        fail(exc)
+
+
+_noted: set[str] = set()
+
+
+def load_project(start: Path | str = ".") -> ProjectConfig:
+    """Load the project's configuration, saying once where it came from.
+
+    A project configured only by nbdev's settings (``[tool.nbdev]`` or
+    ``settings.ini``) gets a one-line note on stderr, once per command.
+    """
+    config = load_config(start)
+    if config.settings_note and config.settings_note not in _noted:
+        _noted.add(config.settings_note)
+        err.print(f"[dim]nbprod: {escape(config.settings_note)}[/]")
+    return config
 
 
 class NbprodGroup(click.Group):
@@ -40,7 +110,7 @@ class NbprodGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NbprodError as exc:
-            fail(exc)
+            report_error(exc)
             ctx.exit(exc.exit_code)
 
 
@@ -55,7 +125,9 @@ def main() -> None:
 
 
 # Each module below adds its commands to ``main``; importing them registers them.
+from nbprod.cli import deps as _deps  # noqa: E402,F401
 from nbprod.cli import export as _export  # noqa: E402,F401
 from nbprod.cli import monitor as _monitor  # noqa: E402,F401
 from nbprod.cli import runs as _runs  # noqa: E402,F401
 from nbprod.cli import ship as _ship  # noqa: E402,F401
+from nbprod.cli import sync as _sync  # noqa: E402,F401

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
-from rich.syntax import Syntax
 
-from nbprod.cli import err, fail, main, out
-from nbprod.config import load_config
+from nbprod.cli import err, fail, json_option, load_project, main, out
 from nbprod.errors import Problem
-from nbprod.export import ExportResult, export_notebooks
+
+if TYPE_CHECKING:
+    # imported when a command runs: `nbprod --help` must not pay for black
+    from nbprod.export import ExportResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "dim"}
 _STATUS = {"written": "green", "unchanged": "dim", "stale": "bold red"}
+
+
+def _syntax(*args: Any, **kwargs: Any) -> Any:
+    from rich.syntax import Syntax  # pygments: only for diffs
+
+    return Syntax(*args, **kwargs)
 
 
 def _problem_line(problem: Problem) -> str:
@@ -58,7 +66,7 @@ def render_report(result: ExportResult) -> None:
         if counts["stale"]:
             for file in result.stale:
                 out.print(
-                    Syntax(
+                    _syntax(
                         file.diff or "",
                         "diff",
                         theme="ansi_dark",
@@ -92,7 +100,7 @@ def render_report(result: ExportResult) -> None:
     is_flag=True,
     help="Give cells without an id one (re-saves the notebook).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -107,7 +115,9 @@ def export_command(
     project: Path | None,
 ) -> None:
     """Write the module and tests of each NOTEBOOK (default: all of the project's)."""
-    config = load_config(project or (notebooks[0] if notebooks else Path.cwd()))
+    config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
+    from nbprod.export import export_notebooks
+
     result = export_notebooks(
         config, notebooks, check=check, force=force, fix_ids=fix_ids
     )

@@ -8,26 +8,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from nbprod.cli import err, main, out
-from nbprod.config import ProjectConfig, default_jobs, find_project_root, load_config
+from nbprod.cli import err, json_option, load_project, main, out
+from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 #: exit code of a batch stopped with Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
 EXIT_INTERRUPTED = 130
@@ -38,7 +32,28 @@ _STATUS_STYLE = {
     "cancelled": "yellow",
     "running": "cyan",
     "queued": "dim",
+    "interrupted": "bold magenta",
 }
+
+
+def _print_resume_hints(runs: list[RunRecord]) -> None:
+    """Under a listing: how to go on with interrupted work (its process died)."""
+    batches = list(
+        dict.fromkeys(
+            r.batch_id for r in runs if r.status == "interrupted" and r.batch_id
+        )
+    )
+    for batch_id in batches:
+        out.print(
+            f"[bold magenta]interrupted[/]: batch {batch_id} (its process ended); "
+            f"resume with: nbprod batch --resume {batch_id}"
+        )
+    for run in runs:
+        if run.status == "interrupted" and not run.batch_id:
+            out.print(
+                f"[bold magenta]interrupted[/]: run {run.id} (its process ended); "
+                f"run it again with: nbprod run {escape(run.notebook)}"
+            )
 
 
 def _echo_json(data: Any) -> None:
@@ -105,9 +120,7 @@ def _parameter_options(function: Any) -> Any:
 
 
 def _common_options(function: Any) -> Any:
-    function = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(
-        function
-    )
+    function = json_option("Print JSON.")(function)
     function = click.option(
         "--kernel", metavar="NAME", help="Kernel to run in (default: the notebook's)."
     )(function)
@@ -163,6 +176,7 @@ def render_run(run: RunRecord) -> None:
         if value:
             style = "bold red" if name == "error" else "dim"
             out.print(f"  [{style}]{name:<10}[/] {escape(str(value))}")
+    _print_resume_hints([run])
     if run.metrics:
         out.print("  [dim]metrics[/]")
         for name, value in run.metrics.items():
@@ -179,8 +193,8 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     if notebook is not None:
         root = find_project_root(notebook)
         if root is not None:
-            return load_config(root)
-    return load_config(Path.cwd())
+            return load_project(root)
+    return load_project(Path.cwd())
 
 
 def _check_kernel(kernel: str | None) -> None:
@@ -278,6 +292,15 @@ class _BatchDisplay:
 
     def __enter__(self) -> _BatchDisplay:
         if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("[bold]batch[/]"),
                 BarColumn(),
@@ -498,7 +521,7 @@ def batch_command(
     is_flag=True,
     help="Compare the runs RUN_ID... (or those of --batch) side by side.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 def runs_command(
     run_ids: tuple[str, ...],
     notebook: str | None,
@@ -509,7 +532,7 @@ def runs_command(
     as_json: bool,
 ) -> None:
     """List recent runs, show run RUN_ID (an id or a unique prefix), or --compare runs."""
-    from nbprod.history.store import HistoryStore
+    from nbprod.run.recovery import open_history
 
     config = _config_for(None)
     if compare:
@@ -518,8 +541,8 @@ def runs_command(
     if len(run_ids) > 1:
         raise click.UsageError("give one RUN_ID, or --compare to compare several")
     run_id = run_ids[0] if run_ids else None
-    store = HistoryStore(config.database_url)
-    try:
+    # opening repairs work whose process died: it shows as interrupted
+    with open_history(config) as store:
         if run_id:
             run = store.get_run(run_id)
             if as_json:
@@ -534,8 +557,6 @@ def runs_command(
         runs = store.list_runs(
             notebook=notebook, batch_id=batch_id, status=status, limit=limit
         )
-    finally:
-        store.close()
     if as_json:
         _echo_json([run.to_dict() for run in runs])
         return
@@ -570,6 +591,7 @@ def runs_command(
             escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
         )
     _print_table(table)
+    _print_resume_hints(runs)
 
 
 def _compare_command(

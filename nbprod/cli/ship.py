@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from nbprod.cli import err, fail, main, out
-from nbprod.config import load_config
-from nbprod.errors import GateFailedError, NbprodError, PushRejectedError
-from nbprod.gate import GateReport, StepResult, gate_steps, run_gate
+from nbprod.cli import err, json_option, load_project, main, out
+from nbprod.errors import GateFailedError, PushRejectedError
+
+if TYPE_CHECKING:
+    # imported when a command runs: `nbprod --help` must not pay for the gate
+    from nbprod.gate import GateReport, StepResult
 
 _STATUS = {"passed": "green", "failed": "bold red", "skipped": "dim"}
 _RULE = re.compile(r"^[A-Z]+[0-9]+$")
@@ -76,6 +79,8 @@ def _step_names(
 ) -> tuple[str, ...]:
     # "--only lint,tests" and "--only lint --only tests" both work
     names = tuple(n.strip() for item in value for n in item.split(",") if n.strip())
+    from nbprod.gate import gate_steps
+
     known = gate_steps.names()
     for name in names:
         if name not in known:
@@ -107,7 +112,7 @@ _project_option = click.option(
     metavar="STEP",
     help="Do not run this step (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @_project_option
 def check_command(
     only: tuple[str, ...], skip: tuple[str, ...], as_json: bool, project: Path | None
@@ -116,7 +121,9 @@ def check_command(
 
     Exit code 1 when a step fails. The report is kept in the run history.
     """
-    config = load_config(project or Path.cwd())
+    config = load_project(project or Path.cwd())
+    from nbprod.gate import run_gate
+
     report = run_gate(
         config, only=only, skip=skip, on_step=_on_step, on_progress=_on_progress
     )
@@ -143,7 +150,7 @@ def check_command(
     is_flag=True,
     help="Show what would be committed and pushed; change nothing.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option()
 @_project_option
 def push_command(
     message: str,
@@ -160,8 +167,7 @@ def push_command(
     """
     from nbprod.ship.push import push_project
 
-    ctx = click.get_current_context()
-    config = load_config(project or Path.cwd())
+    config = load_project(project or Path.cwd())
     try:
         result = push_project(
             config,
@@ -173,18 +179,10 @@ def push_command(
             on_progress=None if as_json else _on_progress,
         )
     except (GateFailedError, PushRejectedError) as exc:
-        if as_json:
-            out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        else:
-            if exc.report is not None:
-                render_gate(exc.report)
-            fail(exc)
-        ctx.exit(exc.exit_code)
-    except NbprodError as exc:
-        if not as_json:
-            raise
-        out.print_json(json.dumps({"ok": False, "error": exc.to_dict()}))
-        ctx.exit(exc.exit_code)
+        # the gate's table first, then the one-line error (the group prints JSON)
+        if not as_json and exc.report is not None:
+            render_gate(exc.report)
+        raise
     if as_json:
         out.print_json(json.dumps({"ok": True, **result.to_dict()}))
         return
@@ -246,18 +244,59 @@ _INIT_STYLE = {
 @click.option(
     "--package", help="Import name of the package (default: from the project's name)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
-def init_command(folder: Path, package: str | None, as_json: bool) -> None:
+@click.option(
+    "--from-nbdev",
+    "from_nbdev",
+    is_flag=True,
+    help="An nbdev project: [tool.nbprod] from its settings, its notebook tests tagged `test`.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With --from-nbdev: show what would be tagged and written; change nothing.",
+)
+@click.option(
+    "--skip-hidden",
+    is_flag=True,
+    help="With --from-nbdev: leave `#| hide` cells untagged.",
+)
+@json_option("Print what was done as JSON.")
+def init_command(
+    folder: Path,
+    package: str | None,
+    from_nbdev: bool,
+    dry_run: bool,
+    skip_hidden: bool,
+    as_json: bool,
+) -> None:
     """Set FOLDER (default: here) up: config, package, tests, git filter, hook, CI file.
 
     Only what is missing is added; running it again changes nothing.
     """
     from nbprod.ship.init import init_project
 
+    if (dry_run or skip_hidden) and not from_nbdev:
+        raise click.UsageError("--dry-run and --skip-hidden go with --from-nbdev")
+    moved = None
+    if from_nbdev:
+        from nbprod.ship.from_nbdev import move_from_nbdev
+
+        moved = move_from_nbdev(folder, dry_run=dry_run, skip_hidden=skip_hidden)
+        if dry_run:
+            if as_json:
+                out.print_json(json.dumps(moved.to_dict()))
+            else:
+                _render_nbdev_move(moved)
+            return
     result = init_project(folder, package=package)
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
+        data = result.to_dict()
+        if moved is not None:
+            data["from_nbdev"] = moved.to_dict()
+        out.print_json(json.dumps(data))
         return
+    if moved is not None:
+        _render_nbdev_move(moved)
     for action in result.actions:
         style = _INIT_STYLE.get(action.status, "")
         detail = action.detail.splitlines()[0] if action.detail else ""
@@ -271,3 +310,45 @@ def init_command(folder: Path, package: str | None, as_json: bool) -> None:
         out.print(f"[green]nbprod project ready[/] in {escape(str(result.root))}.")
     else:
         out.print(f"Already set up: nothing changed in {escape(str(result.root))}.")
+
+
+def _render_nbdev_move(moved: Any) -> None:
+    """Print the move from nbdev: the table, then one line per notebook."""
+    settings = moved.settings
+    would = "would " if moved.dry_run else ""
+    if moved.dry_run:
+        out.print("[bold]Dry run[/]: nothing is written.")
+    out.print(f"nbdev settings from {escape(settings.origin)}")
+    if moved.table:
+        out.print(f"pyproject.toml: {would}add")
+        out.print(escape(moved.table.rstrip("\n")), markup=False)
+    else:
+        out.print("pyproject.toml: [tool.nbprod] present, left as it is")
+    tests = setup = 0
+    for nb in moved.notebooks:
+        if nb.skipped:
+            out.print(
+                f"  [dim]{escape(nb.notebook)}: not tested by nbdev ({escape(nb.skipped)})[/]"
+            )
+            continue
+        tests += nb.count("test")
+        setup += nb.count("setup")
+        parts = [f"{nb.count('test')} test cell(s)", f"{nb.count('setup')} setup"]
+        if nb.count("already tagged"):
+            parts.append(f"{nb.count('already tagged')} already tagged")
+        skipped = ", ".join(f"{n} {reason}" for reason, n in nb.skip_reasons.items())
+        line = f"  {escape(nb.notebook)}: {would}tag {', '.join(parts)}"
+        if skipped:
+            line += f" [dim](left untagged: {escape(skipped)})[/]"
+        out.print(line)
+        for problem in nb.problems:
+            cell = problem.location.cell
+            where = f"cell {cell + 1}: " if cell is not None else ""
+            out.print(
+                f"    [yellow]{problem.severity}[/] {escape(where + problem.message)}"
+            )
+    out.print(
+        f"{'Would tag' if moved.dry_run else 'Tagged'} {tests} test cell(s) and "
+        f"{setup} setup cell(s) in {len(moved.notebooks)} notebook(s); "
+        "then `nbprod export` writes them as pytest tests."
+    )

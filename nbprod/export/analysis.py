@@ -61,7 +61,10 @@ class CellSymbols:
     side_effects : list of tuple
         ``(line, text)`` of top-level statements that do work at import time.
     public : list of str
-        Public functions, classes and assigned names, in order (for ``__all__``).
+        The names nbdev's rules put in ``__all__``, in order: top-level
+        assignment targets, then functions and classes not decorated with a
+        ``patch`` decorator, public ones only, then every name an ``_all_``
+        list names (see :func:`nbdev_all_names`).
     has_action : bool
         True when the cell does more than define names (asserts, calls, loops).
     future_imports : list of str
@@ -247,6 +250,89 @@ class _Reader:
             self.visit(statement, [*scopes, local], True)
 
 
+# -- __all__, by nbdev's rules -------------------------------------------------
+#
+# nbdev projects do `from pkg.mod import *` everywhere, so a module's `__all__`
+# must hold exactly the names nbdev would list (nbdev/maker.py, `make_all`):
+# only top-level statements count, a tuple target is unpacked one level (its
+# names, not nested tuples or starred parts), and `_all_ = [...]` adds names
+# even when private.
+
+
+def _decorator_name(node: ast.expr) -> str:
+    """``patch`` for ``@patch`` and ``@patch(...)``; ``""`` for ``@a.patch``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _is_patch(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    # fastcore's @patch, @patch_to(Cls), @patch(as_prop=True): methods added to
+    # another class, which nbdev keeps out of the module's __all__
+    return any(_decorator_name(d).startswith("patch") for d in node.decorator_list)
+
+
+def _assignment_targets(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names = []
+    for target in targets:
+        elements = (
+            target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+        )
+        names += [e.id for e in elements if isinstance(e, ast.Name)]
+    return names
+
+
+def _all_list(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[str] | None:
+    """The names of an ``_all_ = [...]`` assignment (strings or bare names)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    first = targets[0]
+    if not (isinstance(first, ast.Name) and first.id == "_all_"):
+        return None
+    value = node.value
+    if not isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return []
+    names = []
+    for element in value.elts:
+        if isinstance(element, ast.Constant) and isinstance(element.value, str):
+            names.append(element.value)
+        elif isinstance(element, ast.Name):
+            names.append(element.id)
+    return names
+
+
+def nbdev_all_names(body: list[ast.stmt]) -> list[str]:
+    """The names nbdev puts in ``__all__`` for the top-level statements ``body``.
+
+    Parameters
+    ----------
+    body : list of ast.stmt
+        A cell's top-level statements.
+
+    Returns
+    -------
+    list of str
+        Assignment targets (``a = b = c`` and ``a, b = ...`` included), then
+        functions, async functions and classes that no ``@patch``-like
+        decorator adds to another class, names starting with ``_`` dropped;
+        then every name listed in ``_all_ = [...]``, private or not. No
+        duplicates, in that order.
+    """
+    assigned: list[str] = []
+    defined: list[str] = []
+    listed: list[str] = []
+    for node in body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            assigned += _assignment_targets(node)
+            listed += _all_list(node) or []
+        elif isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        ) and not _is_patch(node):
+            defined.append(node.name)
+    public = [name for name in assigned + defined if not name.startswith("_")]
+    return list(dict.fromkeys(public + listed))
+
+
 def _summary(node: ast.AST, source: str) -> str:
     text = ast.get_source_segment(source, node) or ast.unparse(node)
     text = " ".join(text.split())
@@ -321,8 +407,6 @@ def analyze_cell(code: str) -> CellSymbols:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             read(node)
             bind([node.name], line)
-            if not nested and not node.name.startswith("_"):
-                symbols.public.append(node.name)
             return
         if isinstance(node, (ast.If, ast.While)):
             read(node.test)
@@ -357,14 +441,6 @@ def analyze_cell(code: str) -> CellSymbols:
             read(node)
             names = _local_bindings([node])
             bind(sorted(names), line)
-            if not nested and isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = (
-                    node.targets if isinstance(node, ast.Assign) else [node.target]
-                )
-                for target in targets:
-                    for name in _target_names(target):
-                        if not name.startswith("_") and name not in symbols.public:
-                            symbols.public.append(name)
 
     for node in tree.body:
         statement(node, False)
@@ -383,6 +459,7 @@ def analyze_cell(code: str) -> CellSymbols:
             for child in node.body:
                 if isinstance(child, ast.Expr) and not _is_docstring(child):
                     symbols.side_effects.append((child.lineno, _summary(child, code)))
+    symbols.public = nbdev_all_names(tree.body)
     # A deferred read of a name the cell binds anywhere at module level is resolved
     # inside the cell, whatever the order.
     symbols.uses = [

@@ -7,11 +7,12 @@ shows as a live preview.
 
 from __future__ import annotations
 
+import ast
+import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import Problem
@@ -22,7 +23,12 @@ from nbprod.export.analysis import (
     analyze_cell,
 )
 from nbprod.export.render import (
+    NOT_TESTS,
+    NOT_TESTS_MARK,
+    NOTEBOOK_FOLDER_IMPORTS,
+    NOTEBOOK_FOLDER_PREAMBLE,
     Chunk,
+    awaits_at_top_level,
     black_mode,
     docstring_from_markdown,
     import_block,
@@ -34,6 +40,9 @@ from nbprod.export.render import (
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import read_notebook
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 SHIPPED = (Role.EXPORT, Role.EXPORT_INTERNAL, Role.TEST)
 
@@ -147,6 +156,8 @@ class _Planner:
         self.config = config
         self.name = config.relpath(path)
         self.problems: list[Problem] = []
+        #: test cell index -> the first cell of the test function it runs in
+        self.test_groups: dict[int, int] = {}
         cells = classify_cells(nb, self.name)
         self.module = notebook_module(nb, path, cells)
         self.cells = [self._prepare(cell) for cell in cells]
@@ -297,7 +308,18 @@ class _Planner:
             for p in self.cells
         ]
         exported = [p for p in self.cells if p.module is not None]
-        tests = [p for p in self.cells if p.cell.role is Role.TEST]
+        tests = []
+        for prepared in self.cells:
+            if prepared.cell.role is not Role.TEST:
+                continue
+            if not prepared.cell.evaluated:
+                self._report(
+                    "note",
+                    "`#| eval: false`: not run as a test",
+                    prepared.cell,
+                )
+                continue
+            tests.append(prepared)
         if not exported and not tests:
             plan.problems = self._sorted_problems()
             return plan
@@ -403,8 +425,20 @@ class _Planner:
     ) -> list[str]:
         """Check test cells; return the imports the test file needs."""
         imports: dict[str, str] = {}
+        # names the module's cells take from `from x import *`: the tests need them too
+        for text in self._star_imports([p for p in self.cells if p.module is not None]):
+            imports[text] = text
         setup: set[str] = set()
         local: dict[str, _Prepared] = {}
+        shared = self._shared_test_state()
+        if shared:
+            # the notebook's namespace held every name the module makes, those it
+            # makes at import time (`globals()[name] = ...`, listed in `_all_`) too
+            for module in dict.fromkeys(
+                p.module for p in self.cells if p.module is not None
+            ):
+                text = f"from {self.config.package}.{module} import *"
+                imports[text] = text
         for prepared in tests:
             symbols = prepared.symbols
             if symbols is None:
@@ -412,6 +446,11 @@ class _Planner:
             for use in symbols.uses:
                 name = use.name
                 if name in setup:
+                    continue
+                if shared and name in local:
+                    # nbdev's runner runs the cells in one namespace: this cell
+                    # joins the test whose names it uses
+                    self._join_test(prepared, local[name])
                     continue
                 binding = self._import_for(name, prepared.cell.index)
                 if binding is not None:
@@ -447,11 +486,52 @@ class _Planner:
                         self._hidden_state(prepared, name, use.line, definers, "test")
                     else:
                         self._undefined(prepared, name, use.line)
-            if symbols.has_action:
+            if symbols.has_action or prepared.cell.index in self.test_groups:
                 local.update(dict.fromkeys(symbols.defines, prepared))
             else:
                 setup |= symbols.defines.keys()
         return list(imports)
+
+    def _shared_test_state(self) -> bool:
+        """True when the notebook's test cells share state, as nbdev runs them.
+
+        ``metadata.nbprod.test_state = "shared"`` (``nbprod init --from-nbdev``
+        sets it): a test cell that uses a name bound by an earlier test with
+        assertions runs in the same test function, after it.
+        """
+        meta = self.nb.metadata.get("nbprod", {})
+        return isinstance(meta, dict) and meta.get("test_state") == "shared"
+
+    def _join_test(self, prepared: _Prepared, earlier: _Prepared) -> None:
+        leader = self.test_groups.get(earlier.cell.index, earlier.cell.index)
+        mine = self.test_groups.get(prepared.cell.index, prepared.cell.index)
+        first = min(leader, mine)
+        # merge both groups under the earliest cell (a small union of two sets)
+        for index, group in list(self.test_groups.items()):
+            if group in (leader, mine):
+                self.test_groups[index] = first
+        self.test_groups[earlier.cell.index] = first
+        self.test_groups[prepared.cell.index] = first
+
+    def _star_imports(self, cells: list[_Prepared]) -> list[str]:
+        """The absolute ``from x import *`` statements of ``cells``, in order."""
+        found: list[str] = []
+        for prepared in cells:
+            if not (prepared.symbols and prepared.symbols.star_import):
+                continue
+            try:
+                tree = ast.parse(prepared.code)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and not node.level
+                    and node.module
+                    and any(alias.name == "*" for alias in node.names)
+                ):
+                    found.append(f"from {node.module} import *")
+        return list(dict.fromkeys(found))
 
     # -- rendering -----------------------------------------------------------
 
@@ -468,8 +548,15 @@ class _Planner:
         ]
         return "\n".join(lines).strip("\n")
 
-    def _chunk(self, prepared: _Prepared, test_name: str | None = None) -> Chunk | None:
+    def _chunk(
+        self,
+        prepared: _Prepared,
+        test_name: str | None = None,
+        module: str | None = None,
+    ) -> Chunk | None:
         code = self._code(prepared)
+        if module is not None and self.config.relative_imports:
+            code = _relative_star_imports(code, module, self.config.package)
         if not code.strip():
             return None
         cell = prepared.cell
@@ -498,7 +585,12 @@ class _Planner:
                 break
             if prepared.cell.role is Role.EXPORT:
                 names += [n for n in prepared.symbols.public if n not in names]  # type: ignore[operator]
-        chunks = [c for c in (self._chunk(p) for p in cells) if c]
+        full = f"{self.config.package}.{module}"
+        if self.config.relative_imports:
+            imports = [
+                relative_import(text, full, self.config.package) for text in imports
+            ]
+        chunks = [c for c in (self._chunk(p, module=full) for p in cells) if c]
         text = render_file(
             self.name,
             self._docstring() if module == self.module else None,
@@ -531,15 +623,60 @@ class _Planner:
 
     def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
         taken: set[str] = set()
-        chunks = []
+        chunks: list[Chunk] = []
+        grouped: dict[int, int] = {}
         for prepared in tests:
             code = self._code(prepared)
+            index = prepared.cell.index
+            leader = self.test_groups.get(index)
+            if leader is not None and leader != index and leader in grouped:
+                # a later cell of a shared-state test: appended to its function
+                if code.strip():
+                    at = grouped[leader]
+                    cell = prepared.cell
+                    joined = f"{chunks[at].code}\n\n{marker(self.name, cell.index, cell.cell_id)}\n{code}"
+                    chunks[at] = Chunk(
+                        chunks[at].marker,
+                        joined,
+                        chunks[at].test_name,
+                        awaits_at_top_level(joined),
+                    )
+                continue
             name = None
-            if prepared.symbols and prepared.symbols.has_action:
-                name = test_function_name(code, prepared.cell.index, taken)
+            if (prepared.symbols and prepared.symbols.has_action) or leader is not None:
+                name = test_function_name(code, index, taken)
             chunk = self._chunk(prepared, name)
             if chunk:
+                if name and awaits_at_top_level(chunk.code):
+                    chunk = Chunk(chunk.marker, chunk.code, name, True)
+                if leader is not None:
+                    grouped[index] = len(chunks)
                 chunks.append(chunk)
+        if any(chunk.awaits for chunk in chunks):
+            imports = [*imports, "import asyncio"]
+        preamble = None
+        path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
+        if self._shared_test_state():
+            # nbdev runs a notebook's cells in its folder: relative paths keep working
+            folder = os.path.relpath(self.path.parent.resolve(), path.parent.resolve())
+            preamble = NOTEBOOK_FOLDER_PREAMBLE.format(folder=Path(folder).as_posix())
+            imports = [*imports, *NOTEBOOK_FOLDER_IMPORTS]
+            chunks = [
+                (
+                    chunk
+                    if chunk.test_name
+                    else Chunk(
+                        chunk.marker,
+                        "with notebook_folder():\n"
+                        + textwrap.indent(chunk.code, "    "),
+                    )
+                )
+                for chunk in chunks
+            ]
+        if any(" import *" in text for text in imports) or any(
+            p.symbols and p.symbols.star_import for p in tests
+        ):
+            chunks.append(Chunk(NOT_TESTS_MARK, NOT_TESTS))
         full = f"{self.config.package}.{self.module}"
         text = render_file(
             self.name,
@@ -548,9 +685,64 @@ class _Planner:
             None,
             tuple(chunks),
             black_mode(self.config.root),
+            preamble,
         )
-        path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
         return GeneratedFile(path, "tests", text)
+
+
+def relative_import(statement: str, module: str, package: str) -> str:
+    """``from pkg.core import x`` as nbdev writes it in module ``pkg.sub.mod``: ``from ..core import x``.
+
+    Parameters
+    ----------
+    statement : str
+        A single import statement.
+    module : str
+        The full dotted name of the module the statement goes into.
+    package : str
+        The project's package; imports from outside it are returned unchanged.
+
+    Returns
+    -------
+    str
+        The statement, relative when it imports from inside the package.
+    """
+    if not statement.startswith("from "):
+        return statement
+    target, _, names = statement[5:].partition(" import ")
+    inside = target == package or target.startswith(package + ".")
+    if not inside or not names:
+        return statement
+    here = module.split(".")[:-1]
+    there = target.split(".")
+    common = 0
+    while common < min(len(here), len(there)) and here[common] == there[common]:
+        common += 1
+    dots = "." * (len(here) - common + 1)
+    return f"from {dots}{'.'.join(there[common:])} import {names}"
+
+
+def _relative_star_imports(code: str, module: str, package: str) -> str:
+    """Make the ``from pkg.x import *`` lines left in a cell's code relative."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    lines = code.splitlines()
+    for node in tree.body:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and node.module
+            and node.lineno == node.end_lineno
+            and any(alias.name == "*" for alias in node.names)
+        ):
+            line = lines[node.lineno - 1]
+            text = line[node.col_offset : node.end_col_offset]
+            lines[node.lineno - 1] = line.replace(
+                text, relative_import(f"from {node.module} import *", module, package)
+            )
+    return "\n".join(lines)
 
 
 def plan_notebook(

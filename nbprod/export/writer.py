@@ -24,19 +24,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import black
-import nbformat
-
 from nbprod._version import __version__
 from nbprod.config import ProjectConfig, default_jobs
-from nbprod.errors import ExportError, HandEditedError, NbprodError, Problem
+from nbprod.errors import (
+    ExportError,
+    HandEditedError,
+    HandWrittenError,
+    NbprodError,
+    Problem,
+)
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
-from nbprod.export.render import HEADER_MARK, black_mode
+from nbprod.export.render import HEADER_MARK, black_settings
 from nbprod.files import write_atomic
+from nbprod.locks import project_lock
 from nbprod.notebook.reader import read_notebook
 
 MANIFEST_NAME = "export.json"
 MANIFEST_VERSION = 1
+#: folder in ``.nbprod/`` with the text of every generated file as last written,
+#: named by its digest: the base of ``nbprod sync``'s three-way decisions
+BASE_DIR = "base"
 
 
 def _digest(data: bytes) -> str:
@@ -146,14 +153,73 @@ class Manifest:
             self.files = dict(data.get("files", {}))
             self.notebooks = dict(data.get("notebooks", {}))
 
-    def save(self) -> None:
-        """Write the manifest atomically."""
+    def text(self) -> str:
+        """The manifest's JSON text."""
         data = {
             "version": MANIFEST_VERSION,
             "files": self.files,
             "notebooks": self.notebooks,
         }
-        write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def save(self) -> None:
+        """Write the manifest atomically."""
+        write_atomic(self.path, self.text())
+
+
+def base_path(config: ProjectConfig, digest: str) -> Path:
+    """Where the text of a generated file with ``digest`` is kept as a sync base."""
+    return config.state_dir / BASE_DIR / digest
+
+
+def save_base(config: ProjectConfig, content: str) -> None:
+    """Keep ``content`` (a file export wrote) as the base of a later sync."""
+    path = base_path(config, _digest(content.encode()))
+    if not path.exists():
+        write_atomic(path, content)
+
+
+def read_base(config: ProjectConfig, digest: str | None) -> str | None:
+    """The text export last wrote for a file of this digest, when it was kept."""
+    if digest is None:
+        return None
+    try:
+        text = base_path(config, digest).read_text("utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    # A base is trusted only when it still is what its name says.
+    return text if _digest(text.encode()) == digest else None
+
+
+def prune_bases(config: ProjectConfig, manifest: Manifest) -> None:
+    """Remove kept bases that no file of the manifest refers to any more."""
+    folder = config.state_dir / BASE_DIR
+    if not folder.is_dir():
+        return
+    wanted = set(manifest.files.values())
+    for path in folder.iterdir():
+        if path.name not in wanted and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
+
+
+def record_notebook(
+    manifest: Manifest,
+    config: ProjectConfig,
+    plan: ExportPlan,
+    key: str,
+    files: list[FileResult],
+) -> None:
+    """Record in the manifest what was written for one notebook (file digests, key)."""
+    for file in plan.files:
+        if not file.create_only:
+            manifest.files[config.relpath(file.path)] = _digest(file.content.encode())
+            save_base(config, file.content)
+    manifest.notebooks[plan.name] = {
+        "key": key,
+        "module": plan.module,
+        "files": [[f.path, f.kind] for f in files],
+        "problems": [p.to_dict() for p in plan.problems],
+    }
 
 
 @lru_cache(maxsize=1)
@@ -169,17 +235,30 @@ def _code_fingerprint() -> str:
     return _digest(b"".join(path.read_bytes() for path in sources))
 
 
+@lru_cache(maxsize=1)
+def _black_version() -> str:
+    # not `black.__version__`: importing black (or importlib.metadata) would
+    # cost a no-change export most of its time; black ships this tiny module
+    try:
+        from _black_version import version
+    except ImportError:
+        from importlib.metadata import version as distribution_version
+
+        return distribution_version("black")
+    return str(version)
+
+
 def notebook_key(data: bytes, config: ProjectConfig) -> str:
     """A key for a notebook's export: its bytes and every setting that shapes the files."""
-    mode = black_mode(config.root)
     settings = (
         __version__,
         _code_fingerprint(),
-        black.__version__,
+        _black_version(),
         config.package,
         config.source,
         config.tests,
-        repr(mode),
+        config.relative_imports,
+        repr(sorted(black_settings(config.root).items())),
     )
     return _digest(data + repr(settings).encode())
 
@@ -217,8 +296,23 @@ def add_cell_ids(path: Path) -> bool:
     nb.nbformat_minor = max(nb.nbformat_minor, 5)
     for cell in nb.cells:
         cell.setdefault("id", uuid.uuid4().hex[:8])
+    import nbformat
+
     write_atomic(path, nbformat.writes(nb) + "\n")
     return True
+
+
+#: how nbdev marks the modules it writes (after the module docstring, if any)
+NBDEV_MARK = "# AUTOGENERATED! DO NOT EDIT! File to edit:"
+
+
+def generated_by_a_tool(current: bytes) -> bool:
+    """True for a file nbprod (or nbdev, before the move) generated from a notebook."""
+    if current.startswith(HEADER_MARK.encode()):
+        return True
+    # nbdev puts the mark after the module docstring, which may be long
+    text = current[:65536].decode("utf-8", "replace")
+    return any(line.startswith(NBDEV_MARK) for line in text.splitlines())
 
 
 def _hand_edited(
@@ -228,8 +322,13 @@ def _hand_edited(
     if recorded is not None:
         return _digest(current) != recorded
     # Not in the manifest (a fresh clone: .nbprod/ is not committed). A file that
-    # carries nbprod's header is one nbprod made; anything else belongs to the user.
-    return not current.decode("utf-8", "replace").startswith(HEADER_MARK)
+    # carries nbprod's (or nbdev's) header was generated; anything else belongs to the user.
+    return not generated_by_a_tool(current)
+
+
+def _hand_written(relpath: str, current: bytes, manifest: Manifest) -> bool:
+    """A module nbprod never generated, such as an nbdev project's ``imports.py``."""
+    return relpath not in manifest.files and not generated_by_a_tool(current)
 
 
 def _unchanged_since_last_export(
@@ -335,7 +434,25 @@ def export_notebooks(
         for plan, _ in plans:
             by_name[plan.name].files = [_compare(file, config) for file in plan.files]
         return result
+    # The read-modify-write of the manifest, and the files it records, under
+    # the project's export lock: a second export (another terminal, the
+    # server's "export on save" of a second notebook) waits, then starts from
+    # what this one recorded instead of overwriting it with an older manifest.
+    with project_lock(config, "export"):
+        _write_plans(config, plans, by_name, force)
+    return result
+
+
+def _write_plans(
+    config: ProjectConfig,
+    plans: list[tuple[ExportPlan, str]],
+    by_name: dict[str, NotebookResult],
+    force: bool,
+) -> None:
+    """Write the planned files and record them; the caller holds the export lock."""
+    manifest = Manifest(config)  # read afresh: another export may just have saved
     edited = []
+    written_by_hand = []
     for plan, _ in plans:
         for file in plan.files:
             relpath = config.relpath(file.path)
@@ -345,8 +462,18 @@ def export_notebooks(
                 continue
             if file.create_only or current == file.content.encode():
                 continue
-            if not force and _hand_edited(file, relpath, current, manifest):
+            if _hand_written(relpath, current, manifest):
+                # even --force never overwrites a module someone wrote by hand
+                written_by_hand.append((plan.name, relpath))
+            elif not force and _hand_edited(file, relpath, current, manifest):
                 edited.append(relpath)
+    if written_by_hand:
+        notebook, relpath = written_by_hand[0]
+        raise HandWrittenError(
+            f"{notebook} would overwrite {relpath}, a module nbprod did not generate",
+            hint="export the notebook to another module with `#| default_exp`, "
+            "or delete or rename the hand-written file",
+        )
     if edited:
         raise HandEditedError(edited)
     for plan, key in plans:
@@ -357,20 +484,13 @@ def export_notebooks(
                 written = False
             else:
                 written = write_atomic(file.path, file.content)
-            if not file.create_only:
-                manifest.files[relpath] = _digest(file.content.encode())
             files.append(
                 FileResult(relpath, file.kind, "written" if written else "unchanged")
             )
         by_name[plan.name].files = files
-        manifest.notebooks[plan.name] = {
-            "key": key,
-            "module": plan.module,
-            "files": [[f.path, f.kind] for f in files],
-            "problems": [p.to_dict() for p in plan.problems],
-        }
+        record_notebook(manifest, config, plan, key, files)
     manifest.save()
-    return result
+    prune_bases(config, manifest)
 
 
 #: below this many notebooks to plan, worker start-up costs more than it saves

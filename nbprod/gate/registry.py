@@ -47,6 +47,8 @@ class GateContext:
 
 
 StepFunction = Callable[[GateContext], StepResult]
+#: says whether an opt-in step runs for a project when nobody named it
+StepEnabled = Callable[[ProjectConfig], bool]
 
 
 class GateSteps:
@@ -54,11 +56,41 @@ class GateSteps:
 
     def __init__(self) -> None:
         self._steps: dict[str, StepFunction] = {}
+        self._enabled: dict[str, StepEnabled] = {}
         self._entry_points_loaded = False
 
-    def register(self, name: str, step: StepFunction) -> None:
-        """Add (or replace) the step called ``name``; new steps run last."""
-        self._steps[name] = step
+    def register(
+        self,
+        name: str,
+        step: StepFunction,
+        *,
+        before: str | None = None,
+        enabled: StepEnabled | None = None,
+    ) -> None:
+        """Add (or replace) the step called ``name``.
+
+        Parameters
+        ----------
+        name, step
+            The step's name and function.
+        before : str, optional
+            Run it just before this step (default: last).
+        enabled : callable, optional
+            For opt-in steps: runs only when this says so for the project, or
+            when the step is named in ``only``.
+        """
+        self._steps.pop(name, None)
+        if before in self._steps:
+            items = list(self._steps.items())
+            at = [n for n, _ in items].index(before)
+            items.insert(at, (name, step))
+            self._steps = dict(items)
+        else:
+            self._steps[name] = step
+        if enabled is not None:
+            self._enabled[name] = enabled
+        else:
+            self._enabled.pop(name, None)
 
     def register_entry_points(self) -> None:
         """Add the steps that installed packages declare in ``nbprod.gate_steps``."""
@@ -90,9 +122,15 @@ class GateSteps:
         return self._steps[name]
 
     def select(
-        self, only: tuple[str, ...] = (), skip: tuple[str, ...] = ()
+        self,
+        only: tuple[str, ...] = (),
+        skip: tuple[str, ...] = (),
+        config: ProjectConfig | None = None,
     ) -> list[str]:
         """The steps to run: ``only`` those (in running order), minus ``skip``.
+
+        Without ``only``, an opt-in step runs only when its ``enabled`` check
+        says so for ``config`` (never when no config is given).
 
         Raises
         ------
@@ -101,7 +139,14 @@ class GateSteps:
         """
         for name in (*only, *skip):
             self.get(name)
-        return [n for n in self.names() if (not only or n in only) and n not in skip]
+
+        def wanted(name: str) -> bool:
+            if only:
+                return name in only
+            enabled = self._enabled.get(name)
+            return enabled is None or (config is not None and enabled(config))
+
+        return [n for n in self.names() if wanted(n) and n not in skip]
 
 
 #: the registry every gate run uses

@@ -24,7 +24,8 @@ def require_project(config: ProjectConfig) -> None:
     if not config.configured:
         raise ConfigError(
             f"{config.root} is not an nbprod project (no [tool.nbprod] in pyproject.toml)",
-            hint="run `nbprod init` in the project folder, or pass --project",
+            hint="set the folder up as a project first, or point at the project's folder",
+            actions=("init",),
         )
 
 
@@ -74,7 +75,7 @@ def run_gate(
         When ``only`` or ``skip`` names a step that does not exist.
     """
     require_project(config)
-    names = gate_steps.select(only, skip)
+    names = gate_steps.select(only, skip, config)
     from nbprod.history.records import new_id, now
 
     report = GateReport(

@@ -94,7 +94,7 @@ def sync_step(ctx: GateContext) -> StepResult:
                     None if missing else _first_changed_line(file.diff, ctx.config.root)
                 ),
                 code="export",
-                hint="run `nbprod export`",
+                hint="export the notebooks",
             )
         )
     in_sync = len(files) - len(stale)

@@ -228,19 +228,51 @@ def pytest_env(root: Path, source: str) -> dict[str, str]:
     return env
 
 
+def _node_id(case: ET.Element) -> str:
+    """A node id pytest can run for a JUnit test case (xunit1: file, classname, name).
+
+    ``classname`` is the dotted module path, then any classes: the classes
+    become ``::`` parts. A module that failed to import (a collection error)
+    is a case named after the module, with no classname: its node is the file.
+    """
+    file = case.get("file")
+    classname = case.get("classname", "")
+    name = case.get("name", "")
+    if not file:
+        return f"{classname}::{name}" if classname else name
+    module = file.removesuffix(".py").replace("/", ".").replace("\\", ".")
+    if not classname and name == module:
+        return file
+    parts = [file]
+    if classname.startswith(module + "."):
+        parts += classname[len(module) + 1 :].split(".")
+    return "::".join([*parts, name])
+
+
+#: ``File "path", line N`` of a SyntaxError raised while importing a test module
+_SYNTAX_LINE = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
+
+
+def _error_line(text: str) -> str | None:
+    """The last ``E   ...`` line of a pytest traceback: the error itself."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    lines = [line for line in lines if line and not set(line) <= {"^", " "}]
+    return lines[-1] if lines else None
+
+
 def parse_junit(xml_path: Path, root: Path) -> list[Finding]:
     """One finding per test case of a JUnit XML file (``xunit1`` family).
 
     Passing tests are ``info`` findings; failures and errors are ``error``
-    findings located at the line where the test failed.
+    findings located at the line where the test failed. The hint names a node
+    ``pytest`` can run: ``file::Class::test``, or the file of a test module
+    that could not be collected (an import or syntax error).
     """
     tree = ET.parse(xml_path)
     findings = []
     for case in tree.iter("testcase"):
         file = case.get("file")
-        classname = case.get("classname", "")
-        name = case.get("name", "")
-        nodeid = f"{file}::{name}" if file else f"{classname}::{name}"
+        nodeid = _node_id(case)
         line = case.get("line")
         outcome, severity, message, hint = "passed", "info", "passed", None
         location_line = int(line) + 1 if line and line.isdigit() else None
@@ -251,13 +283,25 @@ def parse_junit(xml_path: Path, root: Path) -> list[Finding]:
                 text = child.text or ""
                 message = (child.get("message") or text.strip() or outcome).strip()
                 message = message.splitlines()[0][:300] if message else outcome
+                if message == "collection failure":
+                    # pytest's message says nothing of the cause: take the error line
+                    cause = _error_line(text)
+                    message = f"cannot collect the tests: {cause}" if cause else message
                 spots = [
                     m
                     for m in _TRACE_LINE.finditer(text)
                     if file is None or Path(m.group("path")).name == Path(file).name
                 ]
+                syntax = [
+                    m
+                    for m in _SYNTAX_LINE.finditer(text)
+                    if file is not None
+                    and Path(m.group("path")).name == Path(file).name
+                ]
                 if spots:
                     location_line = int(spots[-1].group("line"))
+                elif syntax:
+                    location_line = int(syntax[-1].group("line"))
                 hint = "run `pytest " + nodeid + "` to see the whole traceback"
                 break
             if child.tag == "skipped":

@@ -60,6 +60,18 @@ class GitResult:
         return self.returncode == 0
 
 
+@dataclass(frozen=True)
+class IgnoreRule:
+    """The ignore-file line that makes git ignore a path."""
+
+    source: str
+    line: int
+    pattern: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.pattern}"
+
+
 def _last_lines(text: str, count: int = 6) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-count:])
@@ -86,6 +98,11 @@ class Git:
         # messages parsed for hints are git's English ones.
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["LC_ALL"] = "C"
+        # Readers (status in the Ship panel, the dirty flag of every run) must
+        # not write the index: `git status` refreshes it opportunistically and
+        # holds index.lock meanwhile, so a push's `git add` at that moment
+        # failed with "index.lock: File exists". Writers hold nbprod's git lock.
+        env["GIT_OPTIONAL_LOCKS"] = "0"
         env.pop("LANGUAGE", None)
         return env
 
@@ -191,6 +208,41 @@ class Git:
         if result.returncode not in (0, 1):
             raise GitError(f"git check-ignore failed: {_last_lines(result.stderr)}")
         return {p for p in result.stdout.split("\0") if p}
+
+    def ignore_rules(self, paths: Iterable[str]) -> dict[str, IgnoreRule]:
+        """Why each of ``paths`` that git ignores is ignored (untracked paths only).
+
+        Returns
+        -------
+        dict
+            Path to the :class:`IgnoreRule` (file, line, pattern) that ignores
+            it, as ``git check-ignore -v`` reports it; paths that are not
+            ignored, or that a ``!pattern`` brings back, are left out.
+        """
+        items = list(paths)
+        if not items:
+            return {}
+        result = self.run(
+            "check-ignore",
+            "-v",
+            "-z",
+            "--stdin",
+            check=False,
+            input="\0".join(items) + "\0",
+        )
+        if result.returncode not in (0, 1):
+            raise GitError(f"git check-ignore failed: {_last_lines(result.stderr)}")
+        # -z -v: source NUL line NUL pattern NUL path NUL, per ignored path
+        fields = result.stdout.split("\0")
+        rules: dict[str, IgnoreRule] = {}
+        for i in range(0, len(fields) - 3, 4):
+            source, line, pattern, path = fields[i : i + 4]
+            if pattern.startswith("!"):
+                continue  # matched a negation: the path is not ignored
+            rules[path] = IgnoreRule(
+                source, int(line) if line.isdigit() else 0, pattern
+            )
+        return rules
 
     def index_path(self) -> Path:
         """The path of the index file (to save and restore it around a commit)."""

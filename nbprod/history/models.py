@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 #: the version nbprod 0.1 reads from ``nbprod_schema`` (refusing a higher one).
 #: Alembic versions the schema now (``migrations/versions``); a revision that
 #: nbprod 0.1 must not open sets this row higher.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -37,7 +37,16 @@ class SchemaVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
-class BatchRow(Base):
+class OwnedMixin:
+    """Who runs the work (see :mod:`nbprod.history.owner`) and its last heartbeat."""
+
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_started: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BatchRow(OwnedMixin, Base):
     """A batch of runs."""
 
     __tablename__ = "nbprod_batches"
@@ -54,8 +63,8 @@ class BatchRow(Base):
     runs: Mapped[list[RunRow]] = relationship(back_populates="batch")
 
 
-class RunRow(Base):
-    """One run of a notebook."""
+class RunRow(OwnedMixin, Base):
+    """One run of a notebook (a run of a batch is owned by its batch)."""
 
     __tablename__ = "nbprod_runs"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """SQLAlchemy models of monitoring: profiles, checks, alerts and pinned baselines.
 
 Kept apart from :mod:`nbprod.history.models` (the runs); they share its
-``Base``. The tables are created by the Alembic revision ``0002_monitoring``.
+``Base``. The tables are created by the Alembic revision ``0003_monitoring``.
 """
 
 from __future__ import annotations

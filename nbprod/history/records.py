@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbprod.history.owner import Owner
 from nbprod.values import to_display
 
 QUEUED = "queued"
@@ -14,11 +15,15 @@ RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
-RUN_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-#: statuses a run or batch never leaves. The JSON of runs and batches carries
+#: the process running it died (killed, crashed, the machine went down); what
+#: reached disk before is kept, and ``nbprod batch --resume`` runs the rest
+INTERRUPTED = "interrupted"
+RUN_STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+#: statuses no process works on any more. The JSON of runs and batches carries
 #: ``"terminal"`` from this list, so front doors (TypeScript too) never keep
-#: a copy of it.
-TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
+#: a copy of it. A batch leaves ``cancelled`` or ``interrupted`` only when
+#: it is resumed.
+TERMINAL = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 #: statuses of a run that ran to its end; resuming a batch runs every other one
 COMPLETED = (SUCCEEDED, FAILED)
 
@@ -83,9 +88,14 @@ class RunRecord:
     parameters : dict
         The parameters as Python values (tuples, sets, dates kept).
     status : str
-        ``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``.
+        ``queued``, ``running``, ``succeeded``, ``failed``, ``cancelled`` or
+        ``interrupted``.
     batch_id : str or None
         The batch the run belongs to.
+    owner : Owner or None
+        The process running it (for a run of a batch: None, the batch has one).
+    heartbeat_at : datetime or None
+        The owner's last sign of life.
     """
 
     id: str
@@ -105,6 +115,8 @@ class RunRecord:
     nbprod_version: str | None = None
     papermill_version: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    owner: Owner | None = None
+    heartbeat_at: _dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the run as a JSON-ready mapping (parameters in display form)."""
@@ -127,6 +139,7 @@ class RunRecord:
             "nbprod_version": self.nbprod_version,
             "papermill_version": self.papermill_version,
             "metrics": self.metrics,
+            "owner": self.owner.to_dict() if self.owner else None,
         }
 
 
@@ -141,8 +154,9 @@ class BatchRecord:
     notebook : str
         The notebook, relative to the project root.
     status : str
-        ``running``, ``succeeded`` (every run succeeded), ``failed`` (some
-        run failed) or ``cancelled`` (stopped before every run finished).
+        ``queued``, ``running``, ``succeeded`` (every run succeeded),
+        ``failed`` (some run failed), ``cancelled`` (stopped before every run
+        finished) or ``interrupted`` (its process died).
     executor : str
         ``local`` or ``dask``.
     jobs : int
@@ -151,6 +165,10 @@ class BatchRecord:
         Folder of the batch's output notebooks.
     counts : dict
         Number of runs per status.
+    owner : Owner or None
+        The process running it.
+    heartbeat_at : datetime or None
+        The owner's last sign of life.
     """
 
     id: str
@@ -162,6 +180,8 @@ class BatchRecord:
     created_at: _dt.datetime | None = None
     finished_at: _dt.datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    owner: Owner | None = None
+    heartbeat_at: _dt.datetime | None = None
 
     @property
     def total(self) -> int:
@@ -182,6 +202,12 @@ class BatchRecord:
             "finished_at": _iso(self.finished_at),
             "counts": self.counts,
             "total": self.total,
+            "owner": self.owner.to_dict() if self.owner else None,
+            "resume": (
+                f"nbprod batch --resume {self.id}"
+                if self.status in (CANCELLED, INTERRUPTED)
+                else None
+            ),
         }
 
 

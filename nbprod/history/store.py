@@ -26,14 +26,17 @@ from nbprod.history.models import (
     MetricRow,
     RunRow,
 )
+from nbprod.history.owner import Owner
 from nbprod.history.records import (
     CANCELLED,
+    INTERRUPTED,
     QUEUED,
     RUNNING,
     BatchRecord,
     JobRecord,
     RunErrorInfo,
     RunRecord,
+    now,
 )
 from nbprod.values import decode_value, encode_value
 
@@ -43,6 +46,22 @@ def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=_dt.timezone.utc)
     return value
+
+
+#: statuses of work some process is (or was) doing
+UNFINISHED = (QUEUED, RUNNING)
+
+
+def _set_owner(row: BatchRow | RunRow, owner: Owner | None) -> None:
+    row.owner_host = owner.host if owner else None
+    row.owner_pid = owner.pid if owner else None
+    row.owner_started = owner.started if owner else None
+
+
+def _owner(row: BatchRow | RunRow) -> Owner | None:
+    if row.owner_host is None or row.owner_pid is None:
+        return None
+    return Owner(row.owner_host, row.owner_pid, row.owner_started or 0.0)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -122,6 +141,12 @@ class HistoryStore:
             )
         return ConfigError(f"cannot open the run history at {self.where}: {reason}")
 
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
@@ -140,6 +165,10 @@ class HistoryStore:
                     jobs=batch.jobs,
                     output_dir=batch.output_dir,
                     created_at=batch.created_at,
+                    owner_host=batch.owner.host if batch.owner else None,
+                    owner_pid=batch.owner.pid if batch.owner else None,
+                    owner_started=batch.owner.started if batch.owner else None,
+                    heartbeat_at=now() if batch.owner else None,
                 )
             )
             session.flush()
@@ -181,6 +210,8 @@ class HistoryStore:
         row.kernel = run.kernel
         row.nbprod_version = run.nbprod_version
         row.papermill_version = run.papermill_version
+        _set_owner(row, run.owner)
+        row.heartbeat_at = run.heartbeat_at
 
     def update_run(self, run: RunRecord) -> None:
         """Write a run's status, times, error, provenance and metrics.
@@ -205,6 +236,98 @@ class HistoryStore:
                 )
                 row.metrics.append(MetricRow(name=name, value=value, number=number))
 
+    def heartbeat(self, owner: Owner) -> int:
+        """Record that ``owner`` is alive on its unfinished batches and runs; return how many."""
+        stamp = now()
+        changed = 0
+        with Session(self.engine) as session, session.begin():
+            for model in (BatchRow, RunRow):
+                result = session.execute(
+                    update(model)
+                    .where(
+                        model.owner_host == owner.host,
+                        model.owner_pid == owner.pid,
+                        model.status.in_(UNFINISHED),
+                    )
+                    .values(heartbeat_at=stamp)
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+        return changed
+
+    def unfinished_owned(self) -> tuple[list[BatchRecord], list[RunRecord]]:
+        """Batches, and runs outside batches, that are queued or running with an owner.
+
+        Work queued by the server but not yet taken by a worker has no owner
+        (its job tracks it); only owned work can be found orphaned.
+        """
+        with Session(self.engine) as session:
+            batch_ids = list(
+                session.scalars(
+                    select(BatchRow.id).where(
+                        BatchRow.status.in_(UNFINISHED),
+                        BatchRow.owner_pid.is_not(None),
+                    )
+                )
+            )
+            runs = list(
+                session.scalars(
+                    select(RunRow)
+                    .where(
+                        RunRow.status.in_(UNFINISHED),
+                        RunRow.batch_id.is_(None),
+                        RunRow.owner_pid.is_not(None),
+                    )
+                    .options(selectinload(RunRow.metrics))
+                )
+            )
+            records = [self._record(row) for row in runs]
+        return [self.get_batch(batch_id) for batch_id in batch_ids], records
+
+    def stuck_batches(self) -> list[str]:
+        """Unfinished batches that no process owns and no unfinished job is about to take."""
+        with Session(self.engine) as session:
+            taken = select(JobRow.target).where(
+                JobRow.target.is_not(None), JobRow.status.in_(UNFINISHED)
+            )
+            return list(
+                session.scalars(
+                    select(BatchRow.id).where(
+                        BatchRow.status.in_(UNFINISHED),
+                        BatchRow.owner_pid.is_(None),
+                        BatchRow.id.not_in(taken),
+                    )
+                )
+            )
+
+    def interrupt_batch(self, batch_id: str, finished_at: _dt.datetime) -> list[str]:
+        """Mark a batch, and its queued or running runs, interrupted; return those runs' ids.
+
+        Only when the batch is still unfinished: of two processes repairing
+        the same batch at once, one does it.
+        """
+        with Session(self.engine) as session, session.begin():
+            changed = session.execute(
+                update(BatchRow)
+                .where(BatchRow.id == batch_id, BatchRow.status.in_(UNFINISHED))
+                .values(status=INTERRUPTED, finished_at=finished_at)
+            )
+            if not getattr(changed, "rowcount", 0):
+                return []
+            ids = list(
+                session.scalars(
+                    select(RunRow.id).where(
+                        RunRow.batch_id == batch_id, RunRow.status.in_(UNFINISHED)
+                    )
+                )
+            )
+            if ids:
+                session.execute(
+                    update(RunRow)
+                    .where(RunRow.id.in_(ids))
+                    .values(status=INTERRUPTED, finished_at=finished_at)
+                )
+        return ids
+
     def set_status(self, run_ids: Iterable[str], status: str) -> None:
         """Set the status of several runs at once."""
         ids = list(run_ids)
@@ -226,14 +349,19 @@ class HistoryStore:
             row.status = status
             row.finished_at = finished_at
 
-    def reopen_batch(self, batch_id: str, run_ids: Iterable[str]) -> None:
-        """Mark a batch running again and the given runs queued (for ``--resume``)."""
+    def reopen_batch(
+        self, batch_id: str, run_ids: Iterable[str], owner: Owner | None = None
+    ) -> None:
+        """Mark a batch running (owned by ``owner``) and the given runs queued (``--resume``)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(BatchRow, batch_id)
             if row is None:
                 raise NotFoundError(f"no batch {batch_id!r} in the history")
             row.status = RUNNING
             row.finished_at = None
+            if owner is not None:
+                _set_owner(row, owner)
+                row.heartbeat_at = now()
             session.execute(
                 update(RunRow)
                 .where(RunRow.id.in_(list(run_ids)))
@@ -392,6 +520,8 @@ class HistoryStore:
                 created_at=_utc(row.created_at),
                 finished_at=_utc(row.finished_at),
                 counts={str(k): int(v) for k, v in counts.items()},
+                owner=_owner(row),
+                heartbeat_at=_utc(row.heartbeat_at),
             )
 
     @staticmethod
@@ -422,6 +552,8 @@ class HistoryStore:
             nbprod_version=row.nbprod_version,
             papermill_version=row.papermill_version,
             metrics={m.name: m.value for m in row.metrics},
+            owner=_owner(row),
+            heartbeat_at=_utc(row.heartbeat_at),
         )
 
     # -- jobs of the Jupyter server ---------------------------------------------

@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from nbprod.config import identifier
 from nbprod.errors import Location, NotebookError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 
 class Role(str, Enum):
@@ -43,8 +45,10 @@ ROLE_TAGS = {
     "parameters": Role.PARAMETERS,
 }
 
-# `#| export`, `#|export other.mod`, and the old `# export` form of nbdev 1.
-_DIRECTIVE = re.compile(r"^#\s*\|\s*(?P<name>[\w-]+)(?::)?\s*(?P<arg>.*?)\s*$")
+# `#| export`, `#|export other.mod`, `# | export` (as black writes it), Quarto's
+# `#| fig-cap: ...`, and the old `# export` form of nbdev 1. A name is anything
+# up to a blank or a colon, as nbdev reads it (fastcore.nbio).
+_DIRECTIVE = re.compile(r"^#\s*\|\s*(?P<name>[^\s:]+)\s*:?\s*(?P<arg>.*?)\s*$")
 _OLD_DIRECTIVE = re.compile(
     r"^#\s*(?:(?P<name>export|exporti|exports|hide)|(?P<exp>default_exp)\s+(?P<arg>\S+))\s*$"
 )
@@ -92,6 +96,15 @@ class Cell:
         """Return the location of this cell (and a line in it) in ``path``."""
         return Location(path, self.index, self.cell_id, line)
 
+    def directive(self, name: str) -> str | None:
+        """The argument of the directive ``name`` (``""`` when bare), or None."""
+        return next((d.argument for d in self.directives if d.name == name), None)
+
+    @property
+    def evaluated(self) -> bool:
+        """False for a cell nbdev never runs outside an editor: ``#| eval: false``."""
+        return directives_evaluate(self.directives)
+
 
 def parse_directives(source: str) -> tuple[Directive, ...]:
     """Read the nbdev directives from the leading comment lines of a cell.
@@ -124,6 +137,30 @@ def parse_directives(source: str) -> tuple[Directive, ...]:
             name = old["name"] or old["exp"]
             found.append(Directive(name.lower(), old["arg"] or "", number))
     return tuple(found)
+
+
+def directives_evaluate(directives: tuple[Directive, ...]) -> bool:
+    """False when the directives hold ``#| eval: false``.
+
+    nbdev's test runner and Quarto skip such cells; nbprod never runs them as
+    tests or in runs (it tags them ``skip-execution`` for papermill).
+    """
+    for directive in directives:
+        if directive.name == "eval":
+            return directive.argument.strip().lower() not in ("false", "no", "0")
+    return True
+
+
+def metadata_directives(cell: NotebookNode) -> tuple[Directive, ...]:
+    """nbdev 3's directives kept in ``metadata.nbdev`` (``{"export": "true"}``)."""
+    table = cell.get("metadata", {}).get("nbdev", {})
+    if not isinstance(table, dict):
+        return ()
+    return tuple(
+        # line 0: not a line of the source, so no source line is dropped for it
+        Directive(str(k).lower(), "" if v in ("true", True) else str(v), 0)
+        for k, v in table.items()
+    )
 
 
 def _role_from_directives(
@@ -178,6 +215,11 @@ def classify_cells(nb: NotebookNode, path: str) -> list[Cell]:
             continue
         source = raw.source if isinstance(raw.source, str) else "".join(raw.source)
         directives = parse_directives(source)
+        written = {d.name for d in directives}
+        # comment lines win over metadata, as in nbdev
+        directives += tuple(
+            d for d in metadata_directives(raw) if d.name not in written
+        )
         tag_roles = {ROLE_TAGS[tag] for tag in cell_tags(raw) if tag in ROLE_TAGS}
         directive_role, module = _role_from_directives(directives)
         roles = set(tag_roles)
@@ -253,3 +295,39 @@ def _check_module(name: str, where: Location) -> str:
             "use a dotted Python name such as `features` or `models.train`",
         )
     return name
+
+
+#: the tag nbclient (and so papermill) skips a cell for
+SKIP_EXECUTION = "skip-execution"
+
+
+def skip_unevaluated(nb: NotebookNode) -> int:
+    """Tag every ``#| eval: false`` code cell ``skip-execution``, in place.
+
+    nbdev's ``eval: false`` means "never run this outside an editor" (a long
+    download, a call to a service); nbclient skips cells with that tag, so
+    runs and smoke runs leave them out as nbdev's test runner does.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The notebook about to run (a copy; the user's file is not changed).
+
+    Returns
+    -------
+    int
+        How many cells were tagged.
+    """
+    count = 0
+    for raw in nb.cells:
+        if raw.cell_type != "code":
+            continue
+        source = raw.source if isinstance(raw.source, str) else "".join(raw.source)
+        directives = parse_directives(source) + metadata_directives(raw)
+        if directives_evaluate(directives):
+            continue
+        tags = raw.setdefault("metadata", {}).setdefault("tags", [])
+        if SKIP_EXECUTION not in tags:
+            tags.append(SKIP_EXECUTION)
+            count += 1
+    return count

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from nbprod.errors import Location, NotebookError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 
 def read_notebook(path: Path | str, require_code: bool = True) -> NotebookNode:
@@ -72,6 +73,8 @@ def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookN
         When the text is not JSON, not a notebook, in an old nbformat, invalid,
         or without code cells.
     """
+    import nbformat  # here: the CLI and no-change exports never read a notebook
+
     where = Location(path)
     try:
         data = json.loads(text)
@@ -93,8 +96,12 @@ def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookN
             "convert it with `jupyter nbconvert --to notebook --inplace` or open and save it in JupyterLab",
         )
     try:
-        # reads() (not from_dict) also joins multi-line sources stored as lists of lines
-        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        # what nbformat.reads() does, on the JSON parsed above: sources stored
+        # as lists of lines joined, transient fields dropped; then one
+        # validation (reads() would parse and validate once more)
+        from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+        nb = strip_transient(rejoin_lines(nbformat.from_dict(data)))
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         field = "/".join(str(part) for part in exc.absolute_path) or "notebook"

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.config import ProjectConfig, default_jobs
-from nbprod.errors import Location, ParameterError
+from nbprod.errors import BusyError, Location, ParameterError
+from nbprod.history.owner import Owner, owner_alive, process_owner
 from nbprod.history.records import (
     CANCELLED,
     COMPLETED,
@@ -32,10 +33,13 @@ from nbprod.history.records import (
     new_id,
     now,
 )
+from nbprod.history.store import UNFINISHED, HistoryStore
 from nbprod.monitor.hook import monitor_finished_batch, monitor_finished_run
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
-from nbprod.run.params import load_yaml_parameters, prepare_parameters
+from nbprod.run.liveness import heartbeat
+from nbprod.run.params import load_yaml_parameters, prepare_parameters, yaml_error
+from nbprod.run.recovery import open_history, recover_orphans
 from nbprod.run.single import (
     apply_outcome,
     git_state,
@@ -189,10 +193,7 @@ def load_grid(path: Path | str) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParameterError(
-            f"the grid is not valid YAML: {str(exc).splitlines()[0]}",
-            Location(str(path)),
-        ) from None
+        raise yaml_error(exc, "the grid is", str(path)) from None
     if isinstance(data, dict) and "runs" not in data:
         # reuse the parameter-file checks for the plain mapping shape
         load_yaml_parameters(text, str(path))
@@ -225,7 +226,7 @@ def _error_outcome(
 
 
 def _drive(
-    store: Any,
+    store: HistoryStore,
     batch: BatchRecord,
     todo: list[tuple[RunRecord, RunSpec]],
     executor: Executor,
@@ -307,7 +308,7 @@ def _drive(
     return interrupted
 
 
-def _finish_batch(store: Any, batch_id: str, interrupted: bool) -> BatchResult:
+def _finish_batch(store: HistoryStore, batch_id: str, interrupted: bool) -> BatchResult:
     cancelled = store.cancel_unfinished(batch_id)
     runs = store.list_runs(batch_id=batch_id, limit=None)
     if interrupted or cancelled:
@@ -350,7 +351,7 @@ def create_batch(
     *,
     executor: str = "local",
     jobs: int | None = None,
-    store: Any = None,
+    store: HistoryStore | None = None,
 ) -> BatchResult:
     """Check every parameter set and record a batch whose runs are all queued.
 
@@ -383,26 +384,20 @@ def create_batch(
         Before anything is recorded.
     """
     path, typed_sets = _checked_sets(config, notebook, parameter_sets)
-    from nbprod.history.store import HistoryStore
-
-    own_store = store is None
-    store = store or HistoryStore(config.database_url)
-    try:
-        return _record_batch(config, store, path, typed_sets, executor, jobs)
-    finally:
-        if own_store:
-            store.close()
+    with open_history(config, store) as history:
+        return _record_batch(config, history, path, typed_sets, executor, jobs)
 
 
 def _record_batch(
     config: ProjectConfig,
-    store: Any,
+    store: HistoryStore,
     path: Path,
     typed_sets: list[dict[str, Any]],
     executor: str,
     jobs: int | None,
+    owner: Owner | None = None,
 ) -> BatchResult:
-    """Store a queued batch of already checked parameter sets."""
+    """Store a queued batch of already checked parameter sets (owned by ``owner``)."""
     batch_id = new_id("b-")
     output_dir = config.runs_dir / path.stem / batch_id
     git = git_state(path.parent)
@@ -414,6 +409,7 @@ def _record_batch(
         jobs=jobs if jobs is not None else default_jobs(),
         output_dir=config.relpath(output_dir),
         created_at=now(),
+        owner=owner,
     )
     records = []
     for typed in typed_sets:
@@ -438,7 +434,7 @@ def run_batch(
     kernel: str | None = None,
     on_progress: Callable[[BatchProgress], None] | None = None,
     stop: threading.Event | None = None,
-    store: Any = None,
+    store: HistoryStore | None = None,
 ) -> BatchResult:
     """Run a notebook once per parameter set, in parallel, recording every run.
 
@@ -484,27 +480,35 @@ def run_batch(
     ExecutorError
         When the executor cannot start (nothing is recorded then either).
     """
-    from nbprod.history.store import HistoryStore
-
     # Check every set, then start the executor (a missing Dask fails here),
     # and only then record anything.
     path, typed_sets = _checked_sets(config, notebook, parameter_sets)
     chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
-    own_store = store is None
     try:
-        store = store or HistoryStore(config.database_url)
-        created = _record_batch(
-            config, store, path, typed_sets, chosen.name, chosen.slots
-        )
-        return _run_unfinished(
-            config, store, created.batch.id, chosen, timeout, kernel, on_progress, stop
-        )
+        with open_history(config, store) as history:
+            # owned from the start: a kill before the first run still shows
+            created = _record_batch(
+                config,
+                history,
+                path,
+                typed_sets,
+                chosen.name,
+                chosen.slots,
+                process_owner(),
+            )
+            return _run_unfinished(
+                config,
+                history,
+                created.batch.id,
+                chosen,
+                timeout,
+                kernel,
+                on_progress,
+                stop,
+            )
     except BaseException:
         chosen.close()
         raise
-    finally:
-        if own_store and store is not None:
-            store.close()
 
 
 def resume_batch(
@@ -518,7 +522,7 @@ def resume_batch(
     kernel: str | None = None,
     on_progress: Callable[[BatchProgress], None] | None = None,
     stop: threading.Event | None = None,
-    store: Any = None,
+    store: HistoryStore | None = None,
 ) -> BatchResult:
     """Run the parameter sets of a batch that did not finish (queued, running or cancelled).
 
@@ -530,16 +534,29 @@ def resume_batch(
     ------
     NotFoundError
         When there is no such batch.
+    BusyError
+        When another live process is running the batch.
     NotebookError, ParameterError
         When the notebook changed so that it no longer takes the batch's parameters.
     """
-    from nbprod.history.store import HistoryStore
-
-    own_store = store is None
-    store = store or HistoryStore(config.database_url)
-    try:
-        batch = store.get_batch(batch_id)
-        runs = store.list_runs(batch_id=batch_id, limit=None)
+    with open_history(config, store) as history:
+        batch = history.get_batch(batch_id)
+        if batch.status in UNFINISHED and batch.owner is not None:
+            # a dead owner's batch becomes interrupted here, its results kept
+            recover_orphans(config, history)
+            batch = history.get_batch(batch_id)
+        owner = batch.owner
+        if (
+            batch.status in UNFINISHED
+            and owner is not None
+            and owner != process_owner()
+            and owner_alive(owner, batch.heartbeat_at)
+        ):
+            raise BusyError(
+                f"batch {batch_id} is still running (pid {owner.pid} on {owner.host})",
+                hint=f"wait for it, or stop it (Ctrl-C in its terminal, kill {owner.pid}), then resume",
+            )
+        runs = history.list_runs(batch_id=batch_id, limit=None)
         if all(run.status in COMPLETED for run in runs):
             return BatchResult(batch, runs, False)
         chosen = get_executor(
@@ -547,19 +564,16 @@ def resume_batch(
         )
         try:
             return _run_unfinished(
-                config, store, batch_id, chosen, timeout, kernel, on_progress, stop
+                config, history, batch_id, chosen, timeout, kernel, on_progress, stop
             )
         except BaseException:
             chosen.close()
             raise
-    finally:
-        if own_store:
-            store.close()
 
 
 def _run_unfinished(
     config: ProjectConfig,
-    store: Any,
+    store: HistoryStore,
     batch_id: str,
     chosen: Executor,
     timeout: float | None,
@@ -581,7 +595,8 @@ def _run_unfinished(
     prepared = [
         prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
     ]
-    store.reopen_batch(batch_id, [run.id for run in left])
+    owner = process_owner()
+    store.reopen_batch(batch_id, [run.id for run in left], owner)
     paths: dict[str, Path] = {}
     todo = []
     for run, nb_run in zip(left, prepared, strict=True):
@@ -597,18 +612,20 @@ def _run_unfinished(
             None if chosen.returns_notebooks else output_path,
             timeout,
             kernel,
+            config,
         )
         todo.append((run, spec))
-    interrupted = _drive(
-        store,
-        batch,
-        todo,
-        chosen,
-        paths,
-        on_progress,
-        stop,
-        lambda record: monitor_finished_run(config, record, store),
-    )
-    result = _finish_batch(store, batch_id, interrupted)
+    with heartbeat(store, owner):
+        interrupted = _drive(
+            store,
+            batch,
+            todo,
+            chosen,
+            paths,
+            on_progress,
+            stop,
+            lambda record: monitor_finished_run(config, record, store),
+        )
+        result = _finish_batch(store, batch_id, interrupted)
     monitor_finished_batch(config, store, batch_id)
     return result

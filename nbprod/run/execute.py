@@ -54,6 +54,12 @@ class RunSpec:
         :attr:`RunOutcome.notebook_json` instead (remote workers).
     start_timeout : float
         Seconds the kernel may take to start.
+    warm : bool
+        Start the kernel as a fork of a warm template (``[tool.nbprod.run]
+        warm_kernels``); it falls back to a normal start when it cannot.
+    preload : tuple of str
+        Modules the template imports beside the notebook's own imports
+        (``[tool.nbprod.run] preload``).
     """
 
     run_id: str
@@ -65,6 +71,8 @@ class RunSpec:
     timeout: float | None = None
     output_path: str | None = None
     start_timeout: float = DEFAULT_START_TIMEOUT
+    warm: bool = True
+    preload: tuple[str, ...] = ()
 
 
 @dataclass
@@ -93,6 +101,9 @@ class RunOutcome:
         The executed notebook, when the spec had no output path.
     output_written : bool
         True when the worker wrote the notebook to the spec's output path.
+    kernel_start : str or None
+        How the kernel started: ``warm`` (forked from a template) or
+        ``normal: <why not warm>``.
     """
 
     run_id: str
@@ -106,6 +117,7 @@ class RunOutcome:
     papermill_version: str | None = None
     notebook_json: str | None = None
     output_written: bool = False
+    kernel_start: str | None = None
 
 
 class RunCancelled(BaseException):
@@ -237,13 +249,27 @@ def _run_context() -> contextvars.Context:
     return context
 
 
+def _clean_exit(output: Any) -> bool:
+    # papermill's rule: `sys.exit()`, `sys.exit(0)`, `raise SystemExit` end
+    # the notebook early and successfully; any other exit code is a failure.
+    # (IPython shows SystemExit(None) as "None": exit status 0 too.)
+    return output.get("ename") == "SystemExit" and output.get("evalue") in (
+        "",
+        "0",
+        "None",
+    )
+
+
 def _cell_error(nb: Any) -> RunErrorInfo | None:
     # papermill marks the cell whose CellExecutionError stopped the run
     for index, cell in enumerate(nb.cells):
         if not cell.get("metadata", {}).get("papermill", {}).get("exception"):
             continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and all(_clean_exit(output) for output in errors):
+            return None
+        for output in errors:
+            if not _clean_exit(output):
                 return RunErrorInfo(index, cell.get("id"), output.ename, output.evalue)
         return RunErrorInfo(index, cell.get("id"), "CellExecutionError", "")
     return None
@@ -269,6 +295,14 @@ def _exception_error(
     if name == "CellTimeoutError":
         message = message or "a cell timed out"
     return RunErrorInfo(index, cell_id, name, message)
+
+
+def _kernel_start(warm_requested: bool) -> str | None:
+    if not warm_requested:
+        return "normal: warm kernels are off"
+    from nbprod.run import warm
+
+    return warm.last_start()
 
 
 def execute_run(spec: RunSpec) -> RunOutcome:
@@ -318,6 +352,18 @@ def execute_run(spec: RunSpec) -> RunOutcome:
         executed.add(cell_index)
 
     main_thread = threading.current_thread() is threading.main_thread()
+    manager = _kernel_manager_class()
+    if spec.warm:
+        from nbprod.run import warm
+
+        warm.clear_last_start()
+        manager = warm.kernel_manager_class(
+            manager,
+            warm.notebook_imports(
+                cell.source for cell in nb.cells if cell.cell_type == "code"
+            ),
+            tuple(spec.preload),
+        )
     status, error = SUCCEEDED, None
     try:
         _STATE.executing_cells = True
@@ -341,7 +387,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
             resources={"metadata": {"path": cwd}} if cwd else {},
             on_cell_start=on_cell_start,
             on_cell_executed=on_cell_executed,
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=manager,
             # all outputs are in by now: stopping the kernel outright saves the
             # graceful shutdown's polling, which now and then waits seconds
             shutdown_kernel="immediate",
@@ -381,6 +427,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
         metrics=read_metrics(nb),
         kernel=kernel,
         papermill_version=papermill.__version__,
+        kernel_start=_kernel_start(spec.warm),
     )
     if spec.output_path:
         from nbprod.files import write_atomic

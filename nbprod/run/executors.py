@@ -21,7 +21,8 @@ import psutil
 
 from nbprod.config import default_jobs
 from nbprod.errors import ExecutorError, ParameterError
-from nbprod.run.execute import RunOutcome, RunSpec, execute_run, init_local_worker
+from nbprod.run.execute import RunOutcome, RunSpec, execute_run
+from nbprod.run.liveness import init_batch_worker
 
 __all__ = [
     "DaskExecutor",
@@ -85,6 +86,7 @@ class LocalExecutor(Executor):
         self._context.set_forkserver_preload(
             [
                 "nbprod.run.startup",  # first: before anything imports jsonschema
+                "nbprod.run.liveness",  # the forkserver dies with the batch
                 "nbprod.run.execute",
                 "papermill.engines",
                 "nbclient",
@@ -98,7 +100,8 @@ class LocalExecutor(Executor):
         return ProcessPoolExecutor(
             max_workers=self.slots,
             mp_context=self._context,
-            initializer=init_local_worker,
+            # workers (and their kernels) die with the batch (nbprod.run.liveness)
+            initializer=init_batch_worker,
         )
 
     def submit(self, spec: RunSpec) -> Future[RunOutcome]:
@@ -175,7 +178,7 @@ class DaskExecutor(Executor):
         if scheduler is None:
             raise ExecutorError(
                 "the dask executor needs a scheduler address",
-                hint="pass --scheduler tcp://host:8786",
+                hint="give the address of a Dask scheduler, e.g. tcp://host:8786",
             )
         self._own_client = not isinstance(scheduler, Client)
         if self._own_client:
@@ -190,6 +193,10 @@ class DaskExecutor(Executor):
                 ) from None
         else:
             self._client = scheduler
+        with contextlib.suppress(Exception):  # an old or locked-down cluster
+            from nbprod.run.warm import dask_worker_plugin
+
+            self._client.register_plugin(dask_worker_plugin())
         threads = sum(self._client.nthreads().values())
         super().__init__(slots or threads or 1)
         self._futures: list[Any] = []

@@ -51,6 +51,33 @@ def papermill_type(text: str) -> Any:
     return str(text)
 
 
+def yaml_error(exc: yaml.YAMLError, what: str, where: str) -> ParameterError:
+    """The error for text PyYAML cannot parse, at PyYAML's line and column.
+
+    Parameters
+    ----------
+    exc : yaml.YAMLError
+        What ``yaml.safe_load`` raised.
+    what : str
+        The subject of the message: ``"the grid is"``, ``"parameters are"``.
+    where : str
+        The file (or ``-y``) the text came from.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    location = Location(where)
+    if mark is not None:
+        # PyYAML counts from 0; editors and people from 1
+        location = Location(where, line=mark.line + 1, column=mark.column + 1)
+    detail = f"{problem} ({context})" if context else problem
+    return ParameterError(
+        f"{what} not valid YAML: {detail}",
+        location,
+        "fix the YAML at that line and column",
+    )
+
+
 def load_yaml_parameters(text: str, where: str) -> dict[str, Any]:
     """Parse a YAML mapping of parameters (``-y`` text or the content of a ``-f`` file).
 
@@ -62,10 +89,7 @@ def load_yaml_parameters(text: str, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParameterError(
-            f"parameters are not valid YAML: {str(exc).splitlines()[0]}",
-            Location(where),
-        ) from None
+        raise yaml_error(exc, "parameters are", where) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):

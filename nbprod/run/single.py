@@ -11,20 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbformat import NotebookNode
 
 from nbprod._version import __version__
-from nbprod.config import ProjectConfig
+from nbprod.config import ProjectConfig, RunConfig
 from nbprod.errors import Location, NotebookError
 from nbprod.files import write_atomic
+from nbprod.history.owner import process_owner
 from nbprod.history.records import CANCELLED, RUNNING, RunRecord, new_id, now
 from nbprod.monitor.hook import monitor_finished_run
+from nbprod.notebook.cells import skip_unevaluated
 from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec, execute_run
 from nbprod.run.params import prepare_parameters
 from nbprod.values import to_display
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ def load_prepared(
         raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
     nb = read_notebook(path)
     prepared, typed = prepare_parameters(nb, parameters, config.relpath(path))
+    # nbdev's `#| eval: false` cells never run outside an editor (nor in smoke runs)
+    skip_unevaluated(prepared)
     return path, prepared, typed
 
 
@@ -156,8 +163,10 @@ def make_spec(
     output_path: Path | None,
     timeout: float | None,
     kernel: str | None,
+    config: ProjectConfig | None = None,
 ) -> RunSpec:
-    """Return what a worker needs to execute a run."""
+    """Return what a worker needs to execute a run (warm kernels as ``config`` says)."""
+    run = config.run if config is not None else RunConfig()
     return RunSpec(
         run_id=record.id,
         notebook_json=notebook_json(prepared),
@@ -167,6 +176,8 @@ def make_spec(
         kernel_name=kernel,
         timeout=timeout,
         output_path=str(output_path) if output_path else None,
+        warm=run.warm_kernels,
+        preload=run.preload,
     )
 
 
@@ -177,7 +188,7 @@ def run_notebook(
     *,
     timeout: float | None = None,
     kernel: str | None = None,
-    store: Any = None,
+    store: HistoryStore | None = None,
     on_start: Callable[[RunRecord], None] | None = None,
 ) -> RunRecord:
     """Run a notebook once with parameters and record the run in the history.
@@ -215,24 +226,18 @@ def run_notebook(
     NotebookError, ParameterError
         Before anything runs or is recorded.
     """
-    from nbprod.history.store import HistoryStore
+    from nbprod.run.recovery import open_history
 
-    own_store = store is None
-    if store is None:
-        store = HistoryStore(config.database_url)
-    try:
-        record = queue_run(config, notebook, parameters, store=store)
+    with open_history(config, store) as history:
+        record = queue_run(config, notebook, parameters, store=history)
         return execute_queued_run(
             config,
             record,
             timeout=timeout,
             kernel=kernel,
-            store=store,
+            store=history,
             on_start=on_start,
         )
-    finally:
-        if own_store:
-            store.close()
 
 
 def queue_run(
@@ -240,7 +245,7 @@ def queue_run(
     notebook: Path | str,
     parameters: dict[str, Any] | None,
     *,
-    store: Any,
+    store: HistoryStore,
 ) -> RunRecord:
     """Check the parameters and record a queued run; nothing is executed.
 
@@ -265,7 +270,7 @@ def execute_queued_run(
     *,
     timeout: float | None = None,
     kernel: str | None = None,
-    store: Any,
+    store: HistoryStore,
     on_start: Callable[[RunRecord], None] | None = None,
 ) -> RunRecord:
     """Execute a run recorded by :func:`queue_run`, recording how it ends.
@@ -281,14 +286,20 @@ def execute_queued_run(
         if record.output_path
         else config.runs_dir / path.stem / f"{record.id}.ipynb"
     )
+    from nbprod.run.liveness import heartbeat
+
     record.status = RUNNING
     record.started_at = now()
+    # this process owns the run: if it dies, the next command marks it interrupted
+    record.owner = process_owner()
+    record.heartbeat_at = record.started_at
     store.update_run(record)
     if on_start:
         on_start(record)
-    spec = make_spec(record, path, prepared, output_path, timeout, kernel)
+    spec = make_spec(record, path, prepared, output_path, timeout, kernel, config)
     try:
-        outcome = execute_run(spec)
+        with heartbeat(store, record.owner):
+            outcome = execute_run(spec)
     except KeyboardInterrupt:
         # nbclient has shut the kernel down on the way out
         record.status = CANCELLED

@@ -154,14 +154,12 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
             body = {"error": exc.to_dict()}
         elif isinstance(exc, HTTPError):
             message = exc.log_message or exc.reason or self._reason
-            body = {"error": {"message": message, "location": None, "hint": None}}
+            body = {"error": _plain_error("http_error", message)}
         else:
             body = {
-                "error": {
-                    "message": "internal error in nbprod: see the server log",
-                    "location": None,
-                    "hint": None,
-                }
+                "error": _plain_error(
+                    "internal", "internal error in nbprod: see the server log"
+                )
             }
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
@@ -174,3 +172,14 @@ class NbprodHandler(ExtensionHandlerMixin, APIHandler):
             )
         else:
             super().log_exception(typ, value, tb)
+
+
+def _plain_error(kind: str, message: str) -> dict[str, Any]:
+    """An error body of the same shape as :meth:`NbprodError.to_dict`."""
+    return {
+        "type": kind,
+        "message": message,
+        "location": None,
+        "hint": None,
+        "actions": [],
+    }

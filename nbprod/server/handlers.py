@@ -34,6 +34,7 @@ from nbprod.server.monitor_handlers import (
     MonitorChecksHandler,
     MonitorHandler,
 )
+from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
 NOTEBOOK = r"(?P<path>.+\.ipynb)"
@@ -255,6 +256,8 @@ class BatchesHandler(HistoryHandler):
             raise RequestError("field 'jobs' must be at least 1")
         executor = field(body, "executor", str, "local")
         timeout = field(body, "timeout", (int, float), None)
+        scheduler = self.settings["nbprod"].dask_scheduler
+        _check_executor(executor, scheduler)
         sets = expand_grid(grid if grid is not None else {"runs": runs}, "request")
         store = self.jobs.store
         created = await self.off_loop(
@@ -265,7 +268,7 @@ class BatchesHandler(HistoryHandler):
         request = {
             "jobs": jobs,
             "executor": executor,
-            "scheduler": self.settings["nbprod"].dask_scheduler,
+            "scheduler": scheduler,
             "timeout": timeout,
         }
         job = await self.jobs.start("batch", request, target=created.batch.id)
@@ -305,6 +308,30 @@ class BatchHandler(HistoryHandler):
         self.reply(await self._batch_json(batch_id), status=202)
 
 
+def _check_executor(executor: str, scheduler: str | None) -> None:
+    """Refuse, before anything is queued, a batch its worker could not start."""
+    from nbprod.errors import ConfigError
+    from nbprod.run.executors import executor_names
+
+    names = executor_names()
+    if executor not in names:
+        raise RequestError(
+            f"unknown executor {executor!r}", hint=f"use one of: {', '.join(names)}"
+        )
+    if executor == "dask" and not scheduler:
+        raise ConfigError(
+            "the dask executor needs a scheduler, and this server has none configured",
+            hint="start JupyterLab with --NbprodApp.dask_scheduler=tcp://host:8786",
+        )
+
+
+def _check_steps(only: list[str], skip: list[str]) -> None:
+    """Refuse unknown gate steps before the job starts (the registry's own error)."""
+    from nbprod.gate import gate_steps
+
+    gate_steps.select(tuple(only), tuple(skip))
+
+
 def _string_list(data: dict[str, Any], name: str) -> list[str]:
     values = field(data, name, list, [])
     if not all(isinstance(v, str) for v in values):
@@ -325,6 +352,7 @@ class GateHandler(HistoryHandler):
             # the panel's Check Only: export first, so the gate checks what a push would push
             "export": field(body, "export", bool, False),
         }
+        await self.off_loop(_check_steps, request["only"], request["skip"])
         job = await self.jobs.start("gate", request)
         self.reply({"job": job.to_dict()}, status=202)
 
@@ -408,6 +436,7 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/push", PushHandler),
         (rf"{API}/jobs/{ID.format('job_id')}", JobHandler),
         (rf"{API}/git/status", GitStatusHandler),
+        (rf"{API}/notebooks/{NOTEBOOK}/sync", SyncHandler),
         (rf"{API}/monitor", MonitorHandler),
         (rf"{API}/monitor/checks", MonitorChecksHandler),
         (rf"{API}/monitor/baseline", BaselineHandler),

@@ -19,23 +19,28 @@ import psutil
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
+from nbprod.history.owner import owner_alive, process_owner
 from nbprod.history.records import (
     CANCELLED,
+    INTERRUPTED,
     QUEUED,
     RUNNING,
+    TERMINAL,
     JobRecord,
     RunErrorInfo,
     new_id,
     now,
 )
 from nbprod.history.store import HistoryStore
+from nbprod.run.recovery import recover_orphans
 
 ACTIVE = (QUEUED, RUNNING)
 #: seconds a worker gets to stop its kernels after SIGTERM before it is killed
 STOP_GRACE = 20.0
 WORKER_MODULE = "nbprod.server.worker"
 
-INTERRUPTED = "Interrupted"
+#: the error name of a run whose worker died
+INTERRUPTED_ERROR = "Interrupted"
 
 
 class NothingToCancel(NbprodError):
@@ -117,28 +122,39 @@ class JobManager:
             await asyncio.to_thread(self._interrupt, job, why)
 
     def _interrupt(self, job: JobRecord, why: str) -> None:
-        """Record a job, and its run or batch, as interrupted."""
+        """Record a job, and its run or batch, as interrupted (keeping finished results)."""
         error = {
             "message": f"interrupted: {why}",
             "location": None,
-            "hint": "start it again",
+            "hint": (
+                f"resume it with: nbprod batch --resume {job.target}"
+                if job.kind == "batch"
+                else "start it again"
+            ),
         }
         self.store.update_job(job.id, status=CANCELLED, error=error, finished_at=now())
+        # a worker that took its run or batch owns it: the history's repair reads
+        # the outputs that reached disk
+        recover_orphans(self.config, self.store)
         if job.kind == "run" and job.target:
             run = self.store.get_run(job.target)
             if run.status in ACTIVE:
-                run.status = CANCELLED
+                run.status = INTERRUPTED
                 run.finished_at = now()
-                run.error = RunErrorInfo(None, None, INTERRUPTED, why)
+                run.error = RunErrorInfo(None, None, INTERRUPTED_ERROR, why)
                 self.store.update_run(run)
         elif job.kind == "batch" and job.target:
-            batch = self.store.get_batch(job.target)
-            if batch.status in ACTIVE:
-                self.store.cancel_unfinished(job.target)
-                self.store.finish_batch(job.target, CANCELLED, now())
+            # queued, never taken by a worker (it died first)
+            self.store.interrupt_batch(job.target, now())
 
     def recover(self) -> list[str]:
-        """Mark jobs whose worker is gone (a server restart) interrupted; return their ids."""
+        """Repair what a restart finds stuck; return the ids of the jobs it ended.
+
+        Jobs whose worker is gone end interrupted with their run or batch;
+        work of any other dead process (a killed ``nbprod batch``) is marked
+        interrupted too; a batch left queued by a job that ended without
+        taking it (nbprod before 0.2) is interrupted, so a resume can run it.
+        """
         stale = [
             job
             for job in self.store.find_jobs(statuses=ACTIVE)
@@ -146,20 +162,64 @@ class JobManager:
         ]
         for job in stale:
             self._interrupt(job, "the Jupyter server stopped before the job finished")
+        recover_orphans(self.config, self.store)
+        for batch_id in self.store.stuck_batches():
+            self.store.interrupt_batch(batch_id, now())
         return [job.id for job in stale]
 
-    async def cancel_target(self, target: str) -> JobRecord:
-        """Stop the worker running a batch (or run); it records the cancellation itself."""
+    async def cancel_target(self, target: str) -> JobRecord | None:
+        """Stop a batch (or run) this server started, or end one found orphaned.
+
+        A worker of this server gets SIGTERM and records the cancellation
+        itself; so does a worker a previous server started that still runs.
+        A batch whose process is gone (or that no process took) is cancelled
+        here and now. Work of a live process outside the server (``nbprod
+        batch`` in a terminal) is left alone.
+        """
         jobs = await asyncio.to_thread(self.store.find_jobs, target, ACTIVE)
         for job in reversed(jobs):
             process = self.processes.get(job.id)
             if process is not None and process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 return job
-        raise NothingToCancel(
-            f"{target} is not running under this server",
-            hint="a batch started with `nbprod batch` stops with Ctrl-C in its terminal",
-        )
+            if _worker_alive(job.pid):  # started by this server before a restart
+                assert job.pid is not None
+                os.kill(job.pid, signal.SIGTERM)
+                return job
+        return await asyncio.to_thread(self._cancel_orphan, target, jobs)
+
+    def _cancel_orphan(self, target: str, jobs: list[JobRecord]) -> None:
+        batch = self.store.get_batch(target)
+        if batch.status in TERMINAL:
+            raise NothingToCancel(
+                f"{target} is not running under this server: it {batch.status}",
+                hint=(
+                    f"resume it with: nbprod batch --resume {target}"
+                    if batch.status in (CANCELLED, INTERRUPTED)
+                    else None
+                ),
+            )
+        owner = batch.owner
+        if (
+            owner is not None
+            and owner != process_owner()
+            and owner_alive(owner, batch.heartbeat_at)
+        ):
+            raise NothingToCancel(
+                f"{target} is not running under this server "
+                f"(pid {owner.pid} on {owner.host} runs it)",
+                hint="a batch started with `nbprod batch` stops with Ctrl-C in its terminal",
+            )
+        # no live process has it: cancelled now, so nothing waits on it forever
+        self.store.cancel_unfinished(target)
+        self.store.finish_batch(target, CANCELLED, now())
+        for job in jobs:
+            self.store.update_job(
+                job.id,
+                status=CANCELLED,
+                error={"message": "cancelled", "location": None, "hint": None},
+                finished_at=now(),
+            )
 
     async def stop(self) -> None:
         """Stop every worker (server shutdown): SIGTERM, then kill after a grace period."""

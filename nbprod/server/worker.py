@@ -25,9 +25,10 @@ from nbprod.history.records import (
     RUNNING,
     SUCCEEDED,
     JobRecord,
+    RunErrorInfo,
     now,
 )
-from nbprod.history.store import HistoryStore
+from nbprod.history.store import UNFINISHED, HistoryStore
 
 
 class _Progress:
@@ -144,8 +145,53 @@ def _push(
     return (SUCCEEDED if result.pushed else FAILED), result.to_dict()
 
 
+def _error_json(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, NbprodError):
+        return exc.to_dict()
+    return {
+        "message": f"unexpected error: {type(exc).__name__}: {exc}",
+        "location": None,
+        "hint": "see the Jupyter server's log",
+    }
+
+
+def end_target(
+    store: HistoryStore, job: JobRecord, status: str, error: dict[str, Any] | None
+) -> None:
+    """Give the job's run or batch a final state when the work stopped without one.
+
+    The worker owns the lifecycle of what it was given: a failure before the
+    first run (an executor that cannot start, a notebook changed since it was
+    queued) must not leave the batch and its runs queued forever. Runs that
+    never started are cancelled (a resume runs them); the batch or run takes
+    ``status`` and the run the error.
+    """
+    if not job.target or job.kind not in ("run", "batch"):
+        return
+    message = (error or {}).get("message") or status
+    if job.kind == "run":
+        run = store.get_run(job.target)
+        if run.status in UNFINISHED:
+            run.status = status
+            run.finished_at = now()
+            if status == FAILED:
+                run.error = RunErrorInfo(
+                    None, None, (error or {}).get("type", "Error"), message
+                )
+            store.update_run(run)
+        return
+    batch = store.get_batch(job.target)
+    if batch.status in UNFINISHED:
+        store.cancel_unfinished(job.target)
+        store.finish_batch(job.target, status, now())
+
+
 def run_job(job_id: str, root: Path) -> int:
-    """Do the work of one job and record how it ended; return an exit code."""
+    """Do the work of one job and record how it ended; return an exit code.
+
+    Whatever is raised, the job, and the run or batch it was given, end in a
+    final state with the error.
+    """
     config = load_config(root)
     store = HistoryStore(config.database_url)
     stop = threading.Event()
@@ -160,9 +206,9 @@ def run_job(job_id: str, root: Path) -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    store.update_job(job_id, status=RUNNING)
     status, result, error = FAILED, None, None
     try:
+        store.update_job(job_id, status=RUNNING)
         if job.kind == "run":
             status, result = _run(config, store, job)
         elif job.kind == "batch":
@@ -180,18 +226,18 @@ def run_job(job_id: str, root: Path) -> int:
     except KeyboardInterrupt:
         status = CANCELLED
     except NbprodError as exc:
-        error = exc.to_dict()
-    except Exception as exc:  # recorded for the UI, traceback to the log
+        error = _error_json(exc)
+    except BaseException as exc:  # recorded for the UI, traceback to the log
         traceback.print_exc()
-        error = {
-            "message": f"unexpected error: {type(exc).__name__}: {exc}",
-            "location": None,
-            "hint": "see the Jupyter server's log",
-        }
-    store.update_job(
-        job_id, status=status, result=result, error=error, finished_at=now()
-    )
-    store.close()
+        error = _error_json(exc)
+    try:
+        if status != SUCCEEDED:
+            end_target(store, job, status, error)
+    finally:
+        store.update_job(
+            job_id, status=status, result=result, error=error, finished_at=now()
+        )
+        store.close()
     return 0 if status == SUCCEEDED else 1
 
 

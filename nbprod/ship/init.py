@@ -9,12 +9,14 @@ nothing the second time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbprod.config import identifier, load_config, read_toml
+from nbprod._version import __version__
+from nbprod.config import ProjectConfig, identifier, load_config, read_toml
 from nbprod.errors import NbprodError
 from nbprod.files import write_atomic
 from nbprod.gitops.git import Git
@@ -58,10 +60,36 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
-      # add your project's own dependencies to this line
-      - run: pip install nbprod pytest
+      # the project as a package (its dependencies from pyproject.toml), the test
+      # dependencies it declares (the `{extra}` extra), pytest for the gate, and
+      # the nbprod that wrote this file
+      - run: python -m pip install -e ".[{extra}]" pytest "nbprod=={version}"
       - run: nbprod check
+      # the wheel, installed in a fresh venv with only its declared dependencies
+      - run: nbprod check --only package
 """
+
+#: the install step of the workflows earlier versions of nbprod wrote: it never
+#: installed the project, so its tests and smoke runs could not import its deps
+OLD_INSTALL_STEP = "run: pip install nbprod pytest"
+
+#: extras that hold test dependencies, by convention, in the order looked for
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+
+
+def workflow_text(root: Path, workdir: str) -> str:
+    """The CI workflow for the project at ``root`` (``workdir``: from the repository root).
+
+    It installs the project itself (``pip install -e``), with the extra of
+    ``[project.optional-dependencies]`` that holds its test dependencies
+    (``test`` when none is declared yet: pip only warns about a missing
+    extra, and the line stays right once one is added), and nbprod pinned to
+    the version writing it, so CI gates with the nbprod the project was made with.
+    """
+    data = read_toml(root / "pyproject.toml")
+    declared = data.get("project", {}).get("optional-dependencies", {})
+    extra = next((name for name in TEST_EXTRAS if name in declared), "test")
+    return WORKFLOW.format(workdir=workdir or ".", extra=extra, version=__version__)
 
 
 @dataclass
@@ -151,15 +179,46 @@ def _ensure_pyproject(
     name = package or identifier(folder.name)
     table, source = _nbprod_table(folder, name)
     pythonpath = f'\n[tool.pytest.ini_options]\npythonpath = ["{source or "."}"]\n'
+    # a distribution name pip accepts ("Churn Model" is not one): the workflow
+    # installs the project
+    dist = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-._") or name
     project = f"""\
 [project]
-name = "{folder.name}"
+name = "{dist}"
 version = "0.1.0"
 requires-python = ">=3.10"
 
 """
     write_atomic(path, project + table + pythonpath)
     actions.append(InitAction("pyproject.toml", CREATED, "with [tool.nbprod]"))
+
+
+def _ensure_project_metadata(config: ProjectConfig, actions: list[InitAction]) -> None:
+    """Give a pyproject without ``[project]`` a minimal one, so the package installs.
+
+    The table names the project, a first version, the running Python and the
+    dependencies the shipped code imports (nbprod's dependency check).
+    """
+    from nbprod.gate.deps import add_dependencies, minimal_project
+
+    if any(a.path == "pyproject.toml" and a.status == CREATED for a in actions):
+        # the [project] init just wrote: with the dependencies found
+        added, _ = add_dependencies(config)
+        if added.added or added.added_tests:
+            names = ", ".join(added.added + added.added_tests)
+            actions.append(InitAction("pyproject.toml", UPDATED, f"declared {names}"))
+        return
+    text = minimal_project(config)
+    if text is None:
+        return
+    write_atomic(config.root / "pyproject.toml", text)
+    actions.append(
+        InitAction(
+            "pyproject.toml",
+            UPDATED,
+            "added a minimal [project] (name, version, requires-python, dependencies)",
+        )
+    )
 
 
 def _ensure_gitignore(
@@ -248,6 +307,7 @@ def init_project(
     progress("pyproject.toml")
     _ensure_pyproject(root, package, actions)
     config = load_config(root)
+    _ensure_project_metadata(config, actions)
 
     progress("folders")
     for folder_path in (
@@ -309,9 +369,21 @@ def init_project(
         workdir = "."
     workflow = top / ".github" / "workflows" / "nbprod.yml"
     name = os_relpath(workflow, root)
-    if not _ensure_file(
-        workflow, WORKFLOW.format(workdir=workdir or "."), name, actions
-    ):
+    text = workflow_text(root, workdir)
+    if _ensure_file(workflow, text, name, actions):
+        pass
+    elif OLD_INSTALL_STEP in workflow.read_text("utf-8"):
+        # never rewritten (it may hold the user's own steps): say what to change
+        install = next(line for line in text.splitlines() if "pip install" in line)
+        actions.append(
+            InitAction(
+                name,
+                MANUAL,
+                "its install step leaves the project's own dependencies out, so "
+                f"the gate's tests cannot import them; replace it with\n{install}",
+            )
+        )
+    else:
         actions.append(InitAction(name, UNCHANGED))
     return result
 

@@ -20,14 +20,17 @@ from nbprod.errors import (
     GateFailedError,
     GitError,
     HandEditedError,
+    IgnoredFilesError,
     NbprodError,
     PushRejectedError,
 )
 from nbprod.export import export_notebooks, find_notebooks
 from nbprod.export.writer import MANIFEST_NAME
+from nbprod.files import write_atomic
 from nbprod.gate import GateReport, StepResult, require_project, run_gate
 from nbprod.gitops.git import Git, GitResult, redact_url
 from nbprod.gitops.strip import install_strip_filter
+from nbprod.locks import project_lock
 
 
 @dataclass
@@ -104,8 +107,8 @@ class _Snapshot:
         for path, data in self.saved.items():
             if data is None:
                 path.unlink(missing_ok=True)
-            elif not path.is_file() or path.read_bytes() != data:
-                path.write_bytes(data)
+            else:
+                write_atomic(path, data)
 
 
 def _compose_message(message: str, trailer: str) -> str:
@@ -225,6 +228,9 @@ def push_project(
         A generated file was edited by hand: nothing was done (exit code 1).
     PushRejectedError
         The remote refused the push; the local commit is kept (exit code 1).
+    IgnoredFilesError
+        Git ignores notebooks or generated files the gate checks: nothing was
+        done (exit code 2); the message names each file and its ignore rule.
     GitError
         Not a repository, no such remote, an invalid branch name, or the
         commit failed (index restored).
@@ -238,7 +244,8 @@ def push_project(
     if git.toplevel() is None:
         raise GitError(
             f"{config.root} is not in a git repository",
-            hint="run `nbprod init` (it runs `git init`) and add a remote",
+            hint="set the project up (init runs `git init`), then add a remote",
+            actions=("init",),
         )
     remote = remote or config.push.remote
     # what is shown of the remote: someone may have written a URL with a token
@@ -253,7 +260,7 @@ def push_project(
     if branch is None:
         raise GitError(
             "HEAD is detached, so there is no branch to push to",
-            hint="check out a branch, pass --branch, or set tool.nbprod.push.branch",
+            hint="check out a branch, name one to push to, or set tool.nbprod.push.branch",
         )
     if not git.valid_branch(branch):
         raise GitError(
@@ -264,29 +271,26 @@ def push_project(
     planned = export_notebooks(config, check=True)
     result.exported = [f.path for f in planned.stale]
     generated = [f.path for nb in planned.notebooks for f in nb.files]
+    _refuse_ignored(config, git, generated)
     if dry_run:
         return _dry_run(config, git, result, generated, message)
 
     snapshot = _Snapshot(
         [config.root / p for p in result.exported] + [config.state_dir / MANIFEST_NAME]
     )
-    with tempfile.TemporaryDirectory(prefix="nbprod-push-") as tmp:
-        index = git.index_path()
-        saved_index = Path(tmp) / "index"
-        if index.is_file():
-            shutil.copy2(index, saved_index)
-        try:
-            _export_gate_commit(
-                config, git, result, generated, message, store, on_step, on_progress
-            )
-        except BaseException:
-            # nothing was committed: put the export's files and the index back
-            snapshot.restore()
-            if saved_index.is_file():
-                shutil.copy2(saved_index, index)
-            else:
-                index.unlink(missing_ok=True)
-            raise
+    try:
+        _export_and_gate(config, result, store, on_step, on_progress)
+        if config.push.strip_outputs:
+            # only now: a refused push leaves even the repository's config alone
+            install_strip_filter(git)
+        # staging and committing under the project's git lock: a sync or a
+        # second push staging at the same time would mix into this commit
+        with project_lock(config, "git"):
+            _stage_and_commit(config, git, result, generated, message, on_progress)
+    except BaseException:
+        # nothing was committed: put the export's files back
+        snapshot.restore()
+        raise
     if result.commit is None:
         result.commit = git.head()
         if result.commit is None:
@@ -317,49 +321,79 @@ def push_project(
     return result
 
 
-def _export_gate_commit(
+def _export_and_gate(
     config: ProjectConfig,
-    git: Git,
     result: PushResult,
-    generated: list[str],
-    message: str,
     store: Any,
     on_step: Callable[[str, StepResult | None], None] | None,
     on_progress: Callable[[str], None] | None,
 ) -> None:
-    """Export, run the gate and commit, filling ``result``; raise on any failure."""
+    """Export and run the gate, filling ``result.report``; raise on any failure."""
     if on_progress:
         on_progress("export")
     try:
         export_notebooks(config)
     except HandEditedError as exc:
-        # push has no --force of its own: say which command has
+        # push forces nothing itself: the remedies are the export's (exc.actions)
         exc.hint = (
-            "move your edits into the notebook, or overwrite them with "
-            "`nbprod export --force`; then push again"
+            "pull the edits into the notebook first with a sync, or overwrite "
+            "them with a forced export; then push again"
         )
         raise
     report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
     result.report = report
     if not report.ok:
         raise GateFailedError(report)
-    if config.push.strip_outputs:
-        # only now: a refused push leaves even the repository's config alone
-        install_strip_filter(git)
-    paths, result.ignored = _stage_paths(config, git, generated)
-    result.message = _compose_message(message, report.trailer())
-    notebooks = [p for p in paths if p.endswith(".ipynb")]
-    if config.push.strip_outputs:
-        git.add_renormalized(notebooks)
-        git.add([p for p in paths if p not in notebooks])
-    else:
-        git.add(paths)
-    git.add(["."], update=True)
-    result.files = git.staged_files()
-    if result.files:
-        if on_progress:
-            on_progress("git commit")
-        result.commit = git.commit(result.message)
+
+
+def _stage_and_commit(
+    config: ProjectConfig,
+    git: Git,
+    result: PushResult,
+    generated: list[str],
+    message: str,
+    on_progress: Callable[[str], None] | None = None,
+) -> None:
+    """Stage and commit, or put the index back as it was; the caller holds the git lock."""
+    assert result.report is not None
+    with tempfile.TemporaryDirectory(prefix="nbprod-push-") as tmp:
+        index = git.index_path()
+        saved_index = Path(tmp) / "index"
+        if index.is_file():
+            shutil.copy2(index, saved_index)
+        try:
+            paths, result.ignored = _stage_paths(config, git, generated)
+            result.message = _compose_message(message, result.report.trailer())
+            notebooks = [p for p in paths if p.endswith(".ipynb")]
+            if config.push.strip_outputs:
+                git.add_renormalized(notebooks)
+                git.add([p for p in paths if p not in notebooks])
+            else:
+                git.add(paths)
+            git.add(["."], update=True)
+            result.files = git.staged_files()
+            if result.files:
+                if on_progress:
+                    on_progress("git commit")
+                result.commit = git.commit(result.message)
+        except BaseException:
+            if saved_index.is_file():
+                shutil.copy2(saved_index, index)
+            else:
+                index.unlink(missing_ok=True)
+            raise
+
+
+def _refuse_ignored(config: ProjectConfig, git: Git, generated: list[str]) -> None:
+    """Refuse, before anything is done, when git ignores files the gate checks.
+
+    A commit made anyway would hold notebooks without their generated code (or
+    the reverse): the remote would get something no gate ever passed.
+    """
+    notebooks = [config.relpath(p) for p in find_notebooks(config) if p.is_file()]
+    rules = git.ignore_rules(dict.fromkeys([*notebooks, *generated]))
+    if rules:
+        raise IgnoredFilesError(rules)
 
 
 def _dry_run(

@@ -2,8 +2,8 @@
 
 Four new tables; nothing existing changes, so a v1 history keeps its runs.
 
-Revision ID: 0002_monitoring
-Revises: 0001_initial
+Revision ID: 0003_monitoring
+Revises: 0002_liveness
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_monitoring"
-down_revision = "0001_initial"
+revision = "0003_monitoring"
+down_revision = "0002_liveness"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,463 @@
+"""Warm kernels: runs start on a kernel forked from a template that preloaded imports.
+
+A run of a real notebook spends most of its time starting: a fresh
+interpreter, ipykernel, and the notebook's ``import pandas, sklearn``. Each
+process that executes runs (a local worker, a Dask worker, the CLI) keeps a
+template per environment (:mod:`nbprod.run.zygote`, started as a fresh
+process) that has imported all that once; a run's kernel is a fork of it, with
+fresh globals, the run's cwd and environment, its own process group and
+reseeded random generators. It is still one new process per run: nothing a
+run does reaches the template or the next run.
+
+:class:`WarmProvisioner` plugs this into jupyter_client, so papermill and
+nbclient drive the forked kernel like any other (interrupt, timeout,
+shutdown, death detection). Whenever a template cannot be used safely (it
+has threads, the kernel is another Python, the environment changed, it died)
+the kernel is started the normal way, and the reason is logged.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import contextlib
+import functools
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from nbprod.run.zygote import THREAD_PINS
+
+log = logging.getLogger("nbprod.run.warm")
+
+#: seconds a template may take to import everything
+TEMPLATE_START_TIMEOUT = 120.0
+
+
+class TemplateRefused(Exception):
+    """The template cannot fork this kernel safely; ``str(exc)`` says why."""
+
+
+def notebook_imports(cells: Iterable[str]) -> tuple[str, ...]:
+    """The absolute modules a notebook's code cells import, in order of appearance.
+
+    ``from a.b import c`` gives ``a.b``; cells with IPython syntax are read
+    with it blanked out, cells that do not parse are skipped.
+    """
+    from nbprod.notebook.ipython import make_plain
+
+    found: dict[str, None] = {}
+    for source in cells:
+        plain = make_plain(source)
+        if plain.syntax_error:
+            continue
+        try:
+            tree = ast.parse(plain.code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update((alias.name, None) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found[node.module] = None
+    return tuple(found)
+
+
+def _same_python(executable: str) -> bool:
+    """True when ``executable`` is this interpreter (same venv, same binary)."""
+    try:
+        return os.path.dirname(os.path.abspath(executable)) == os.path.dirname(
+            os.path.abspath(sys.executable)
+        ) and os.path.samefile(executable, sys.executable)
+    except OSError:
+        return False
+
+
+def _template_key(preload: tuple[str, ...], forced: tuple[str, ...]) -> tuple[Any, ...]:
+    # what decides what a template imported: the interpreter, the modules and
+    # the environment variables Python reads at start
+    python_env = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith("PYTHON"))
+    )
+    return (sys.executable, preload, forced, python_env)
+
+
+class Template:
+    """A template process and its control socket (one per environment and process).
+
+    Parameters
+    ----------
+    modules : tuple of str
+        The notebook's imports; the template preloads the installed ones.
+    forced : tuple of str
+        ``[tool.nbprod.run] preload``: imported whatever they are.
+    """
+
+    def __init__(self, modules: tuple[str, ...], forced: tuple[str, ...]) -> None:
+        self.modules = modules
+        self.forced = forced
+        folder = tempfile.gettempdir()
+        if len(folder) > 70:  # Unix socket paths are limited to ~107 bytes
+            folder = "/tmp"
+        self.socket_path = os.path.join(
+            folder, f"nbprod-tpl-{uuid.uuid4().hex[:12]}.sock"
+        )
+        env = dict(os.environ)
+        # the kernel sets this itself before anything imports matplotlib;
+        # a preloaded matplotlib must see it too
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        for var in THREAD_PINS:
+            if var not in env:
+                env[var] = "1"
+                env["NBPROD_PINNED_" + var] = "1"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nbprod.run.zygote",
+                self.socket_path,
+                json.dumps({"modules": list(modules), "forced": list(forced)}),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            cwd=tempfile.gettempdir(),
+            # Ctrl-C in a terminal goes to the driver, which decides
+            start_new_session=True,
+        )
+        self.info: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the template closed the connection")
+                data += chunk
+        reply: dict[str, Any] = json.loads(data)
+        return reply
+
+    def wait_ready(self, timeout: float = TEMPLATE_START_TIMEOUT) -> dict[str, Any]:
+        """Wait until the template answers; return what it preloaded.
+
+        Raises
+        ------
+        TemplateRefused
+            When it died or did not answer in time.
+        """
+        if self.info is not None:
+            return self.info
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.alive():
+                raise TemplateRefused(
+                    f"the template exited with code {self.process.returncode}"
+                )
+            if os.path.exists(self.socket_path):
+                try:
+                    self.info = self._request({"op": "ping"}, 10)
+                    log.info(
+                        "warm template %s preloaded %s; skipped %s",
+                        self.pid,
+                        ", ".join(self.info["preloaded"]),
+                        self.info["skipped"] or "nothing",
+                    )
+                    return self.info
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TemplateRefused("the template did not start in time")
+            time.sleep(0.01)
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+        """Fork a kernel; return its pid.
+
+        Raises
+        ------
+        TemplateRefused
+            When the template refuses or is gone.
+        """
+        with self._lock:
+            self.wait_ready()
+            try:
+                reply = self._request(
+                    {"op": "fork", "argv": argv, "env": env, "cwd": cwd}, 30
+                )
+            except (OSError, ValueError) as exc:
+                raise TemplateRefused(f"the template did not answer: {exc}") from None
+        if not reply.get("ok"):
+            raise TemplateRefused(str(reply.get("reason")))
+        return int(reply["pid"])
+
+    def stop(self) -> None:
+        """Stop the template once the kernels it forked have ended."""
+        if not self.alive():
+            return
+        try:
+            self._request({"op": "stop"}, 5)
+        except (OSError, ValueError):
+            self.kill()
+
+    def kill(self) -> None:
+        """Stop the template and every kernel it forked, now."""
+        if self.alive():
+            with contextlib.suppress(OSError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket_path)
+
+
+_TEMPLATES: dict[tuple[Any, ...], Template] = {}
+_TEMPLATES_LOCK = threading.Lock()
+_OWNER_PID = os.getpid()
+
+
+def get_template(modules: tuple[str, ...], forced: tuple[str, ...] = ()) -> Template:
+    """This process's template for these imports, started (as a fresh process) when missing.
+
+    A template that died is replaced.
+    """
+    key = _template_key(modules, forced)
+    with _TEMPLATES_LOCK:
+        _forget_inherited()
+        template = _TEMPLATES.get(key)
+        if template is not None and not template.alive():
+            log.warning(
+                "warm template %s died (code %s); starting a new one",
+                template.pid,
+                template.process.returncode,
+            )
+            template = None
+        if template is None:
+            template = _TEMPLATES[key] = Template(modules, forced)
+        return template
+
+
+def restart_template(template: Template) -> None:
+    """Replace a template (the environment changed): the old one ends with its kernels."""
+    with _TEMPLATES_LOCK:
+        for key, value in list(_TEMPLATES.items()):
+            if value is template:
+                _TEMPLATES[key] = Template(template.modules, template.forced)
+    template.stop()
+
+
+def _forget_inherited() -> None:
+    # a process forked from one that had templates (a pool worker) does not
+    # own them
+    global _OWNER_PID
+    if os.getpid() != _OWNER_PID:
+        _TEMPLATES.clear()
+        _OWNER_PID = os.getpid()
+
+
+def templates() -> list[Template]:
+    """The templates of this process."""
+    with _TEMPLATES_LOCK:
+        _forget_inherited()
+        return list(_TEMPLATES.values())
+
+
+def stop_templates() -> None:
+    """Stop every template of this process and the kernels they forked."""
+    with _TEMPLATES_LOCK:
+        _forget_inherited()
+        found = list(_TEMPLATES.values())
+        _TEMPLATES.clear()
+    for template in found:
+        template.kill()
+
+
+atexit.register(stop_templates)
+
+
+class ForkedKernel:
+    """A ``Popen``-like handle on a kernel forked by a template (not our child)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+                # reaped by its template as soon as it exits; a zombie
+                # between exit and reaping counts as gone
+                with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                    if stat.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                        self.returncode = -1
+            except (ProcessLookupError, FileNotFoundError):
+                self.returncode = -1  # the template reaped it: exit status unknown
+            except PermissionError:
+                pass
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.02)
+        return self.returncode or 0
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+@functools.cache
+def provisioner_class() -> type:
+    """jupyter_client's local provisioner, starting kernels from a template when it can."""
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class WarmProvisioner(LocalProvisioner):
+        """Starts the kernel as a fork of this process's template, else normally."""
+
+        #: how the last kernel started: "warm", or "normal: <reason>"
+        start_mode = "normal"
+
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+            km = self.parent
+            modules = tuple(getattr(km, "warm_modules", ()) or ())
+            forced = tuple(getattr(km, "warm_forced", ()) or ())
+            reason = self._refusal(cmd, kwargs)
+            if reason is None:
+                template = get_template(modules, forced)
+                env = dict(kwargs.get("env") or os.environ)
+                # what jupyter_client's launcher tells a kernel about its parent
+                env.setdefault("JPY_PARENT_PID", str(os.getpid()))
+                cwd = kwargs.get("cwd")
+                try:
+                    pid = template.fork(cmd[3:], env, str(cwd) if cwd else None)
+                except TemplateRefused as exc:
+                    reason = str(exc)
+                    if "environment changed" in reason:
+                        restart_template(template)
+                    elif not template.alive():
+                        get_template(modules, forced)  # start its replacement now
+                else:
+                    self.process = ForkedKernel(pid)  # type: ignore[assignment]
+                    self.pid = self.pgid = pid
+                    self.cwd = cwd
+                    self.start_mode = "warm"
+                    record_start("warm")
+                    log.debug("kernel %s forked from template %s", pid, template.pid)
+                    return self.connection_info
+            self.start_mode = f"normal: {reason}"
+            record_start(self.start_mode)
+            log.warning("warm kernel refused (%s): starting a normal kernel", reason)
+            return await super().launch_kernel(cmd, **kwargs)
+
+        @staticmethod
+        def _refusal(cmd: list[str], kwargs: dict[str, Any]) -> str | None:
+            if len(cmd) < 3 or cmd[1:3] != ["-m", "ipykernel_launcher"]:
+                return f"the kernel is not ipykernel: {' '.join(cmd[:3])}"
+            if not _same_python(cmd[0]):
+                return f"the kernel's Python {cmd[0]} is not the project's {sys.executable}"
+            env = kwargs.get("env") or os.environ
+            for name, value in _template_key((), ())[3]:
+                if env.get(name) != value:
+                    return f"the kernel's {name} differs from the template's"
+            return None
+
+    return WarmProvisioner
+
+
+_LAST_START = threading.local()
+
+
+def record_start(mode: str) -> None:
+    """Remember how this thread's last kernel started (read by execute_run)."""
+    _LAST_START.mode = mode
+
+
+def last_start() -> str | None:
+    """How this thread's last kernel started: ``warm``, ``normal: <reason>``, or None."""
+    return getattr(_LAST_START, "mode", None)
+
+
+def clear_last_start() -> None:
+    """Forget the last start (before a run)."""
+    _LAST_START.mode = None
+
+
+@functools.cache
+def kernel_manager_class(
+    base: type, modules: tuple[str, ...], forced: tuple[str, ...]
+) -> type:
+    """A subclass of the kernel manager ``base`` starting its kernels warm."""
+    provisioner = provisioner_class()
+
+    async def _async_pre_start_kernel(self: Any, **kw: Any) -> Any:
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = provisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await base._async_pre_start_kernel(self, **kw)  # type: ignore[attr-defined]
+
+    return type(
+        "Warm" + base.__name__,
+        (base,),
+        {
+            "warm_modules": modules,
+            "warm_forced": forced,
+            "_async_pre_start_kernel": _async_pre_start_kernel,
+            "pre_start_kernel": _async_pre_start_kernel,
+        },
+    )
+
+
+def dask_worker_plugin() -> Any:
+    """A Dask worker plugin that stops the worker's templates when the worker closes.
+
+    A Dask worker starts its template lazily, at its first run, as a fresh
+    process (never forked from the worker, which has threads and an event
+    loop); the plugin makes sure the template and its kernels end with it.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class WarmTemplates(WorkerPlugin):
+        """Stops nbprod's warm templates with the worker."""
+
+        name = "nbprod-warm-templates"
+
+        def teardown(self, worker: Any) -> None:
+            stop_templates()
+
+    return WarmTemplates()

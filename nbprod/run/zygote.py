@@ -1,0 +1,392 @@
+"""The warm kernel template ("zygote"): a process that forks ready-made kernels.
+
+Run as ``python -m nbprod.run.zygote SOCKET PRELOAD_JSON`` by
+:mod:`nbprod.run.warm`, never imported into a worker or a kernel. It starts as
+a fresh interpreter (so it has no threads, event loop or ZMQ sockets to
+inherit), imports ipykernel and the notebook's third-party modules once, then
+answers requests on a Unix socket, one JSON line each:
+
+``{"op": "ping"}``
+    its pid, thread count, environment fingerprint and what it preloaded;
+``{"op": "fork", "argv": [...], "env": {...}, "cwd": "..."}``
+    forks a child that becomes a new IPython kernel on the connection file in
+    ``argv``, with the run's cwd and environment, and replies with its pid (or
+    refuses, with the reason, when forking would not be safe);
+``{"op": "stop"}``
+    stops accepting, and exits once the kernels it forked have ended.
+
+The template only uses the standard library until it preloads, and stays
+single-threaded: a fork copies only the forking thread, so a template with
+threads could hand a kernel a lock held forever.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import sysconfig
+import time
+import traceback
+from typing import Any
+
+#: environment variables that pin BLAS/OpenMP thread pools while preloading
+THREAD_PINS = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+#: what the kernel itself always imports
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "IPython",
+    "setproctitle",
+)
+
+
+def thread_count() -> int:
+    """The number of threads of this process (every OS thread, not only Python's)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux
+        import threading
+
+        return threading.active_count()
+
+
+def environment_fingerprint(path: list[str]) -> list[Any]:
+    """What decides which code an import finds: the path entries and their mtimes.
+
+    Installing or removing a package changes its site-packages folder's mtime;
+    an added ``.pth`` file or a changed ``PYTHONPATH`` changes the entries.
+    """
+    found: list[Any] = []
+    for entry in path:
+        try:
+            found.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            found.append([entry, None])
+    return found
+
+
+def _library_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
+    return sorted(os.path.realpath(d) for d in dirs if d)
+
+
+def _is_installed(module: str, library: list[str]) -> bool:
+    """True for a module of the standard library or an installed distribution.
+
+    The project's own code (its folder, an editable install pointing into
+    ``src/``) is never preloaded: a kernel forked later must see its edits.
+    """
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.origin in ("built-in", "frozen"):
+        return True
+    where = spec.origin or next(iter(spec.submodule_search_locations or []), None)
+    if not where:
+        return False
+    real = os.path.realpath(where)
+    return any(real.startswith(folder + os.sep) for folder in library)
+
+
+def preload(modules: list[str], forced: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Import the kernel's modules, the notebook's installed ones and ``forced``.
+
+    Returns the modules imported and, per module skipped, why.
+    """
+    library = _library_dirs()
+    done: list[str] = []
+    skipped: dict[str, str] = {}
+    for name in [*KERNEL_MODULES, *forced, *modules]:
+        if name in done or name in skipped:
+            continue
+        wanted = name in forced or name in KERNEL_MODULES
+        if not wanted and not _is_installed(name, library):
+            skipped[name] = "not an installed package"
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:
+            skipped[name] = f"{type(exc).__name__}: {exc}"[:200]
+            continue
+        done.append(name)
+        if thread_count() > 1:
+            # a module that starts threads at import poisons the template;
+            # report it rather than import more
+            skipped[name] = "started a thread at import"
+            break
+    return done, skipped
+
+
+class Template:
+    """The template's state: its socket, preloaded modules and forked kernels."""
+
+    def __init__(self, socket_path: str, modules: list[str], forced: list[str]):
+        self.parent = os.getppid()
+        self.socket_path = socket_path
+        self.pinned = [v for v in THREAD_PINS if os.environ.get("NBPROD_PINNED_" + v)]
+        self.preloaded, self.skipped = preload(modules, forced)
+        self.sys_path = list(sys.path)
+        self.fingerprint = environment_fingerprint(self.sys_path)
+        self.children: set[int] = set()
+        self.accepting = True
+        # children are reaped by the kernel as they exit (each kernel resets
+        # this to the default first thing, so its own subprocesses work)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(socket_path)
+        self.listener.listen(16)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.kill_children()
+        self._unlink()
+        os._exit(0)
+
+    def _unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket_path)
+
+    def live_children(self) -> set[int]:
+        alive = set()
+        for pid in self.children:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                continue
+            alive.add(pid)
+        self.children = alive
+        return alive
+
+    def kill_children(self) -> None:
+        for pid in self.live_children():
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "threads": thread_count(),
+            "python": sys.executable,
+            "preloaded": self.preloaded,
+            "skipped": self.skipped,
+            "children": sorted(self.live_children()),
+        }
+
+    def refusal(self) -> str | None:
+        """Why forking now would not give a clean kernel, or None."""
+        threads = thread_count()
+        if threads > 1:
+            return f"the template has {threads} threads"
+        if environment_fingerprint(self.sys_path) != self.fingerprint:
+            return "the Python environment changed since the template started"
+        return None
+
+    def serve(self) -> None:
+        while True:
+            if os.getppid() != self.parent:
+                # whoever drove these kernels is gone
+                self.kill_children()
+                self._unlink()
+                return
+            if not self.accepting:
+                if not self.live_children():
+                    return
+                time.sleep(0.5)
+                continue
+            ready, _, _ = select.select([self.listener], [], [], 0.5)
+            if not ready:
+                continue
+            conn, _ = self.listener.accept()
+            try:
+                self.answer(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def answer(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        request = json.loads(data)
+        op = request.get("op")
+        if op == "ping":
+            reply = self.describe()
+        elif op == "stop":
+            self.accepting = False
+            self._unlink()
+            reply = {"ok": True}
+        elif op == "fork":
+            reason = self.refusal()
+            if reason:
+                reply = {"ok": False, "reason": reason}
+            else:
+                reply = {"ok": True, "pid": self.fork(conn, request)}
+        else:
+            reply = {"ok": False, "reason": f"unknown request {op!r}"}
+        conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def fork(self, conn: socket.socket, request: dict[str, Any]) -> int:
+        # objects made so far move to a generation the collector never
+        # scans, so the kernel's collections do not touch (and copy) the
+        # template's pages
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                conn.close()
+                self.listener.close()
+                code = become_kernel(request, self.sys_path, self.pinned)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        self.children.add(pid)
+        return pid
+
+
+def _release_inherited_fds() -> None:
+    # Point every inherited descriptor (sockets and pipes of the template's
+    # own, whatever a preloaded library opened) at /dev/null rather than
+    # closing it: a Python object that still owns the number would otherwise
+    # close a descriptor the kernel opened later under the same number.
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    for name in names:
+        fd = int(name)
+        if fd > 2 and fd != null:
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+    os.close(null)
+
+
+def _reseed() -> None:
+    import random
+
+    random.seed()
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        # the legacy global RandomState: a fresh process seeds it from the OS
+        numpy_random.seed()
+
+
+def _restore_thread_pools(env: dict[str, str], pinned: list[str]) -> None:
+    """Give BLAS/OpenMP the thread count a fresh kernel with this env would have."""
+    if not pinned or not any(
+        name in sys.modules for name in ("numpy", "scipy", "sklearn", "torch")
+    ):
+        return
+    wanted = None
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if env.get(var, "").isdigit():
+            wanted = int(env[var])
+            break
+    if wanted is None:
+        try:
+            wanted = len(os.sched_getaffinity(0))
+        except AttributeError:
+            wanted = os.cpu_count() or 1
+    if wanted <= 1:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=wanted)
+
+
+def _retitle(argv: list[str]) -> None:
+    # ps, psutil and tools looking for kernels see what a normal start shows
+    try:
+        from setproctitle import setproctitle
+    except ImportError:
+        return
+    setproctitle(" ".join(argv))
+
+
+def become_kernel(
+    request: dict[str, Any], sys_path: list[str], pinned: list[str]
+) -> int:
+    """In the forked child: turn into a fresh IPython kernel for one run."""
+    os.setsid()  # its own session and process group, as jupyter_client gives
+    # before the environment changes: setproctitle moves it to make room
+    _retitle([sys.executable, "-m", "ipykernel_launcher", *request["argv"]])
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _release_inherited_fds()
+    env = dict(request["env"])
+    os.environ.clear()
+    os.environ.update(env)
+    cwd = request.get("cwd")
+    if cwd:
+        os.chdir(cwd)
+    sys.path[:] = sys_path
+    _reseed()
+    _restore_thread_pools(env, pinned)
+    argv = list(request["argv"])
+    if env.get("JPY_PARENT_PID", "").isdigit():
+        # ipykernel reads it into a class default at import, i.e. in the
+        # template: hand it over explicitly
+        argv.append(f"--IPKernelApp.parent_handle={env['JPY_PARENT_PID']}")
+    sys.argv = ["ipykernel_launcher", *argv]
+    from ipykernel import kernelapp
+
+    code = 0
+    try:
+        kernelapp.launch_new_instance(argv=argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    # end as `python -m ipykernel_launcher` would: exit handlers, flushed output
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    return code
+
+
+def main(argv: list[str]) -> int:
+    """Start a template on the socket ``argv[0]``; ``argv[1]`` is a JSON object."""
+    # like ipykernel_launcher: the launch folder is not on the kernel's path
+    # (IPython puts the kernel's own cwd back)
+    if sys.path and (sys.path[0] in ("", os.getcwd())):
+        del sys.path[0]
+    options = json.loads(argv[1])
+    template = Template(argv[0], options.get("modules", []), options.get("forced", []))
+    template.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
