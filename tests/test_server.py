@@ -496,8 +496,10 @@ async def test_push_needs_a_message(jp_fetch) -> None:
 
 
 def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
-    project: Path,
+    project: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # on SQLite and on a team's PostgreSQL
+    monkeypatch.setenv("NBPROD_DATABASE_URL", database_url)
     import logging
     import subprocess
     import sys
@@ -535,6 +537,7 @@ def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
     run = manager.store.get_run(run.id)
     assert run.status == "interrupted" and run.error.ename == "Interrupted"
     assert manager.recover() == []
+    manager.store.close()
 
 
 @pytest.mark.parametrize(

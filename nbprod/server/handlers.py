@@ -481,6 +481,7 @@ ID = r"(?P<{}>[A-Za-z0-9_-]+)"
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
     from nbprod.server import ui_handlers as ui  # it builds on HistoryHandler
+    from nbprod.server.deps_handlers import DepsHandler
 
     return [
         (rf"{API}/runs/compare", ui.CompareHandler),
@@ -503,6 +504,7 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/alerts", AlertsHandler),
         (rf"{API}/info", ui.InfoHandler),
         (rf"{API}/ship/preview", ui.ShipPreviewHandler),
+        (rf"{API}/deps", DepsHandler),
         # last: whatever no route above matched (Tornado tries them in order)
         (rf"{API}/(?P<rest>.*)", UnknownRouteHandler),
     ]
