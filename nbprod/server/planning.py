@@ -5,7 +5,9 @@ the server's threads it held the GIL, and a burst of plan requests (a preview
 per keystroke, Save All over many notebooks) left Jupyter's own requests
 waiting. The plans run in a small pool of processes instead, started with
 ``spawn`` on the first request (a server has threads: forking it is unsafe)
-and stopped with the server.
+and stopped with the server. While they start (a second or two, and their
+imports), one plan at a time runs in a thread, so the first preview after the
+server starts is not kept waiting.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def _warm_up() -> None:
     import nbprod.export.plan  # noqa: F401
 
 
+def _ready() -> bool:
+    return True
+
+
 def plan_workers() -> int:
     """Processes to plan in: one per core, up to four (the OS, not the GIL, then
     shares the cores between them and the server's event loop)."""
@@ -66,6 +72,11 @@ class PlanPool:
         self._lock = threading.Lock()
         #: True once workers failed twice in a row: plans then run in a thread
         self.broken = False
+        #: True once a worker answered: until then one plan at a time runs in
+        #: a thread, so the first preview does not wait for the workers to start
+        self.ready = False
+        self._thread_busy = False
+        self._warming: asyncio.Future[bool] | None = None
 
     def executor(self) -> ProcessPoolExecutor:
         """The pool, started on first use."""
@@ -81,6 +92,14 @@ class PlanPool:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(*args)`` in a worker process and await its result."""
         loop = asyncio.get_running_loop()
+        if not self.ready and not self.broken:
+            self._start_warming(loop)
+            if not self._thread_busy:
+                self._thread_busy = True
+                try:
+                    return await loop.run_in_executor(None, function, *args)
+                finally:
+                    self._thread_busy = False
         for _attempt in range(2):
             if self.broken:
                 break
@@ -97,6 +116,16 @@ class PlanPool:
         # again): plan in a thread rather than not at all
         self.broken = True
         return await loop.run_in_executor(None, function, *args)
+
+    def _start_warming(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._warming is not None:
+            return
+        self._warming = loop.run_in_executor(self.executor(), _ready)
+
+        def done(future: asyncio.Future[bool]) -> None:
+            self.ready = not future.cancelled() and future.exception() is None
+
+        self._warming.add_done_callback(done)
 
     def shutdown(self) -> None:
         """Stop the worker processes (pending plans are cancelled)."""
