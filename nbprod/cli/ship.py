@@ -323,7 +323,7 @@ def _render_nbdev_move(moved: Any) -> None:
         out.print(f"pyproject.toml: {would}add")
         out.print(moved.table.rstrip("\n"), markup=False)
     else:
-        out.print("pyproject.toml: [tool.nbprod] present, left as it is")
+        out.print("pyproject.toml: [tool.nbprod] present, left as it is", markup=False)
     tests = setup = 0
     for nb in moved.notebooks:
         if nb.skipped:
