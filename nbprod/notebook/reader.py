@@ -96,14 +96,15 @@ def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookN
             "convert it with `jupyter nbconvert --to notebook --inplace` or open and save it in JupyterLab",
         )
     try:
-        # what nbformat.reads() does, on the JSON parsed above: one validation
-        # (reads() would parse and validate once more), then sources stored as
-        # lists of lines joined and transient fields dropped
+        # what nbformat.reads() does, on the JSON parsed above: sources stored
+        # as lists of lines joined, one validation (reads() would parse and
+        # validate once more), transient fields dropped; validation comes
+        # first, as stripping assumes the fields a valid notebook has
         from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-        nb = nbformat.from_dict(data)
+        nb = rejoin_lines(nbformat.from_dict(data))
         nbformat.validate(nb)
-        nb = strip_transient(rejoin_lines(nb))
+        strip_transient(nb)
     except nbformat.ValidationError as exc:
         field = "/".join(str(part) for part in exc.absolute_path) or "notebook"
         message = str(exc.message).splitlines()[0]
