@@ -120,9 +120,7 @@ def test_only_and_skip(tmp_path: Path) -> None:
             "--skip",
             "deps,lint,tests",
             "--skip",
-            "smoke",
-            "--skip",
-            "monitor",
+            "smoke,monitor",
         ).stdout
     )
     unknown = nbprod(root, "check", "--only", "typing")

@@ -8,6 +8,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { DepsAdded, DepsReport, parseDepsAdded, parseDepsReport } from './deps';
 import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {
@@ -211,6 +212,16 @@ export class NbprodClient {
   /** `GET info`: the server's defaults (parallel jobs, runs folder). */
   async info(): Promise<ServerInfo> {
     return parseServerInfo(await this.request('info'));
+  }
+
+  /** `GET deps`: the package's imports against pyproject.toml's dependencies. */
+  async deps(): Promise<DepsReport> {
+    return parseDepsReport(await this.request('deps'));
+  }
+
+  /** `POST deps`: write the missing dependencies into pyproject.toml. */
+  async addDeps(): Promise<DepsAdded> {
+    return parseDepsAdded(await this.post('deps', {}));
   }
 
   /* ---------- monitoring ---------- */

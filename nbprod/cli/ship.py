@@ -321,7 +321,7 @@ def _render_nbdev_move(moved: Any) -> None:
     out.print(f"nbdev settings from {escape(settings.origin)}")
     if moved.table:
         out.print(f"pyproject.toml: {would}add")
-        out.print(escape(moved.table.rstrip("\n")), markup=False)
+        out.print(moved.table.rstrip("\n"), markup=False)
     else:
         out.print("pyproject.toml: [tool.nbprod] present, left as it is")
     tests = setup = 0

@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { FEATURES, openNotebook, remoteLog } from './helpers';
+import { confirmFilterIfAsked, FEATURES, openNotebook, remoteLog } from './helpers';
 
 test.use({ tmpPath: 'notebooks' });
 test.describe.configure({ mode: 'serial' });
@@ -34,6 +34,8 @@ test('a failing test refuses the push and shows the failure', async ({ page }) =
 
   await ship.locator('.jp-nbprod-commitMessage').fill(MESSAGE);
   await ship.locator('.jp-nbprod-pushButton').click();
+  // the first push sets up output stripping: the panel says so and asks
+  await confirmFilterIfAsked(page, true);
   await expect(ship.locator('.jp-nbprod-steps li').first()).toBeVisible();
   const verdict = ship.locator('.jp-nbprod-verdict');
   await expect(verdict).toHaveAttribute('data-ok', 'false', { timeout: 180000 });
@@ -57,8 +59,13 @@ test('with the test fixed, Check & Push commits and pushes', async ({ page }) =>
 
   await ship.locator('.jp-nbprod-commitMessage').fill(MESSAGE);
   await ship.locator('.jp-nbprod-pushButton').click();
+  // the refused push set nothing up: it asks again
+  await confirmFilterIfAsked(page, true);
   const verdict = ship.locator('.jp-nbprod-verdict');
   await expect(verdict).toBeVisible({ timeout: 180000 });
+  // commit and push were live steps of the job
+  await expect(ship.locator('.jp-nbprod-steps li[data-step="commit"]')).toHaveAttribute('data-status', 'passed');
+  await expect(ship.locator('.jp-nbprod-steps li[data-step="push"]')).toHaveAttribute('data-status', 'passed');
   // on failure, say what the panel shows (which step, which findings)
   expect(await verdict.getAttribute('data-ok'), await ship.innerText()).toBe('true');
   await expect(verdict).toContainText('Pushed');

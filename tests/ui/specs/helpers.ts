@@ -96,3 +96,14 @@ export async function exportViaApi(page: IJupyterLabPageFixture, notebook: strin
   const response = await page.request.post(`/nbprod/api/notebooks/${notebook}/export`, { data: { force: false } });
   expect(response.ok(), await response.text()).toBeTruthy();
 }
+
+/** Answer the "Set up output stripping?" question of a first push (`expected`: it must come). */
+export async function confirmFilterIfAsked(page: IJupyterLabPageFixture, expected: boolean): Promise<void> {
+  const dialog = page.locator('.jp-Dialog', { hasText: 'Set up output stripping?' });
+  if (expected) {
+    await expect(dialog).toBeVisible();
+  } else if (!(await dialog.isVisible())) {
+    return;
+  }
+  await dialog.locator('button', { hasText: 'Set Up and Push' }).click();
+}
