@@ -68,7 +68,19 @@ test: $(STAMP)
 # a KeyboardInterrupt; so pytest starts with SIGINT's default handler back in place.
 PYTEST := $(BIN)/python -c "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); import pytest; sys.exit(pytest.main())"
 
-test-python: $(STAMP)
+# The history tests run against a real PostgreSQL server as well as SQLite
+# (tests/helpers/postgres.py starts one on a temporary folder): Debian's
+# postgresql comes from apt when it is missing (its default cluster is not used).
+POSTGRES_INITDB ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+POSTGRES_STAMP := $(if $(POSTGRES_INITDB),,postgres-install)
+
+.PHONY: postgres-install
+postgres-install:
+	@echo "== installing Debian's postgresql for the history tests"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends postgresql
+
+test-python: $(STAMP) $(POSTGRES_STAMP)
 	$(PYTEST) $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
 # The extension's tests: jest (TypeScript logic) and Galata browser tests on

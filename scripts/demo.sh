@@ -93,6 +93,7 @@ git add .gitignore README.md grid.yaml pyproject.toml notebooks
 git commit -q -m "Churn notebooks, as the data scientist left them"
 git push -q origin main
 run "$nbprod" init
+run "$nbprod" deps
 run "$nbprod" check 2> >(quiet_kernels)
 run "$nbprod" push -m "Churn model: features, training and their tests" 2> >(quiet_kernels)
 section "8. What the remote received"

@@ -4,9 +4,11 @@ fixtures belong in their own test module."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.postgres import PostgresServer, running_postgres
 
 # pytest-jupyter's fixtures (jp_fetch, jp_serverapp, ...) for the server tests.
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -25,3 +27,19 @@ def churn_project(tmp_path: Path) -> Path:
     target = tmp_path / "churn"
     shutil.copytree(CHURN_EXAMPLE, target, ignore=shutil.ignore_patterns(*GENERATED))
     return target
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server, one per test process (xdist worker)."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty history database: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'history.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

@@ -34,6 +34,13 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def shared_project(project, database_url, monkeypatch):
+    """The project with its history on SQLite, and on PostgreSQL (a team's database)."""
+    monkeypatch.setenv("NBPROD_DATABASE_URL", database_url)
+    return project
+
+
 #: the command line, as a subprocess that can be sent signals
 NBPROD = [sys.executable, "-c", "from nbprod.cli import main; main()"]
 
@@ -336,7 +343,8 @@ def _tree(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def test_kill_9_of_a_batch_leaves_nothing_and_resume_runs_the_rest(project):
+def test_kill_9_of_a_batch_leaves_nothing_and_resume_runs_the_rest(shared_project):
+    project = shared_project
     folder = project / "notebooks"
     hold = folder / "hold"
     folder.mkdir()
@@ -475,7 +483,8 @@ def test_dask_executor_without_the_extra(monkeypatch):
     assert info.value.hint == "pip install 'nbprod[dask]'"
 
 
-def test_a_run_whose_output_reached_disk_keeps_its_outcome(project):
+def test_a_run_whose_output_reached_disk_keeps_its_outcome(shared_project):
+    project = shared_project
     """The process died after the worker wrote the output, before it was recorded."""
     from nbprod.history.owner import process_owner
     from nbprod.history.records import BatchRecord, RunRecord, now
@@ -541,3 +550,45 @@ def test_a_run_whose_output_reached_disk_keeps_its_outcome(project):
     assert kept["r1"].error.ename == "AssertionError" and kept["r1"].error.cell == 3
     assert kept["r0"].finished_at is not None and kept["r0"].duration
     assert kept["r2"].status == "interrupted"
+
+
+def test_two_batches_from_two_processes_into_one_history(shared_project):
+    project = shared_project
+    nb = write_notebook(
+        project / "nbs" / "count.ipynb",
+        "i = 0\nwho = 'a'",
+        "import nbprod\nnbprod.record('i', i)",
+        "with open(f'{who}.txt', 'a') as f:\n    f.write(f'{i}\\n')",
+    )
+    grids = {}
+    for who in ("a", "b"):
+        grids[who] = project / f"{who}.yaml"
+        grids[who].write_text(f"i: [0, 1, 2, 3]\nwho: [{who}]\n")
+    processes = {
+        who: subprocess.Popen(
+            [*NBPROD, "batch", str(nb), "--grid", str(grid), "--jobs", "2", "--json"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who, grid in grids.items()
+    }
+    results = {}
+    for who, process in processes.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        results[who] = json.loads(stdout)
+    store = history(project)
+    try:
+        assert store.count_runs() == 8  # every run recorded exactly once
+        for who, data in results.items():
+            batch_id = data["batch"]["id"]
+            runs = store.list_runs(batch_id=batch_id, limit=None)
+            assert [r.metrics for r in runs] == [{"i": i} for i in range(4)]
+            assert {r.status for r in runs} == {"succeeded"}
+            assert store.get_batch(batch_id).status == "succeeded"
+            lines = (project / "nbs" / f"{who}.txt").read_text().split()
+            assert sorted(lines) == ["0", "1", "2", "3"]
+    finally:
+        store.close()

@@ -117,8 +117,10 @@ def test_example_passes_its_own_quality_gate(churn_project: Path) -> None:
     )
     report = json.loads(result.stdout)
     steps = {step["name"]: step for step in report["steps"]}
-    assert set(steps) == {"sync", "lint", "tests", "smoke", "monitor"}
-    for name in ("sync", "tests", "smoke", "monitor"):
+    assert set(steps) == {"sync", "deps", "lint", "tests", "smoke", "monitor"}
+    # deps: the example declares exactly what it imports, nothing more
+    assert steps["deps"]["findings"] == [], steps["deps"]
+    for name in ("sync", "deps", "tests", "smoke", "monitor"):
         assert steps[name]["status"] == "passed", steps[name]
     findings = [
         f"{f['path']}:{f['line']}: {f['code']} {f['message']}"

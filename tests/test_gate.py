@@ -114,7 +114,13 @@ def test_only_and_skip(tmp_path: Path) -> None:
     only = json.loads(nbprod(root, "check", "--json", "--only", "sync").stdout)
     skip = json.loads(
         nbprod(
-            root, "check", "--json", "--skip", "deps,lint,tests", "--skip", "smoke"
+            root,
+            "check",
+            "--json",
+            "--skip",
+            "deps,lint,tests",
+            "--skip",
+            "smoke,monitor",
         ).stdout
     )
     unknown = nbprod(root, "check", "--only", "typing")

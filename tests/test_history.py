@@ -25,8 +25,9 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
-def store(tmp_path):
-    history = HistoryStore(f"sqlite:///{tmp_path / 'state' / 'history.db'}")
+def store(database_url):
+    """A new history, on SQLite and on PostgreSQL."""
+    history = HistoryStore(database_url)
     yield history
     history.close()
 
@@ -61,15 +62,17 @@ def _schema_differences(url):
         engine.dispose()
 
 
-def test_schema_created_by_alembic_matches_the_models(store, tmp_path):
+def test_schema_created_by_alembic_matches_the_models(store):
+    from sqlalchemy import text
+
     from nbprod.history.migrate import script_heads
 
-    database = tmp_path / "state" / "history.db"
-    with sqlite3.connect(database) as db:
-        assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
-        revisions = {row[0] for row in db.execute("select * from alembic_version")}
+    with store.engine.connect() as db:
+        if store.engine.dialect.name == "sqlite":
+            assert db.execute(text("pragma journal_mode")).scalar() == "wal"
+        revisions = set(db.execute(text("select * from alembic_version")).scalars())
         # nbprod 0.1 reads this row, and refuses a version above its own
-        assert db.execute("select version from nbprod_schema").fetchone()[0] >= 1
+        assert db.execute(text("select version from nbprod_schema")).scalar() == 2
     assert revisions == script_heads()
     assert _schema_differences(store.url) == []
     # opening it again changes nothing
@@ -107,9 +110,11 @@ def test_a_v1_history_is_upgraded_in_place_keeping_its_runs(tmp_path):
     assert _schema_differences(f"sqlite:///{database}") == []
 
 
-def test_a_history_upgraded_by_a_newer_nbprod_is_refused(store, tmp_path):
-    with sqlite3.connect(tmp_path / "state" / "history.db") as db:
-        db.execute("update alembic_version set version_num = '9999_future'")
+def test_a_history_upgraded_by_a_newer_nbprod_is_refused(store):
+    from sqlalchemy import text
+
+    with store.engine.begin() as db:
+        db.execute(text("update alembic_version set version_num = '9999_future'"))
     from nbprod.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"newer nbprod .*9999_future"):
@@ -155,13 +160,17 @@ main(["runs", "--json"])
 """
 
 
-def test_three_commands_creating_a_new_history_at_once(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_three_commands_creating_a_new_history_at_once(tmp_path, backend, request):
     for attempt in range(3):
         folder = tmp_path / f"p{attempt}"
         folder.mkdir()
-        database = folder / ".nbprod" / "history.db"
+        if backend == "sqlite":
+            url = f"sqlite:///{folder / '.nbprod' / 'history.db'}"
+        else:
+            url = request.getfixturevalue("postgres").new_database()
         go = folder / "go"
-        env = {**os.environ, "NBPROD_DATABASE_URL": f"sqlite:///{database}"}
+        env = {**os.environ, "NBPROD_DATABASE_URL": url}
         ready = [folder / f"ready{n}" for n in range(3)]
         processes = [
             subprocess.Popen(

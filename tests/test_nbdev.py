@@ -471,6 +471,13 @@ def test_init_from_nbdev_turns_nbdev_tests_into_passing_pytest_tests(
     # and `later` for them; not eval: false, #| slow, the magic or the display
     assert tagged == [2, 5, 6, 7, 8, 13, 14, 15]
     assert nb.metadata["nbprod"]["test_state"] == "shared"
+    again = CliRunner().invoke(
+        main,
+        ["init", "--from-nbdev", "--dry-run", str(nbdev_project)],
+        catch_exceptions=False,
+    )
+    assert "[tool.nbprod] present, left as it is" in again.output
+    assert "would tag 0 test cell(s), 0 setup, 8 already tagged" in again.output
     config = load_config(nbdev_project)
     assert config.configured and config.package == "mylib" and config.notebooks == "nbs"
     assert config.relative_imports and config.gate.lint == ()

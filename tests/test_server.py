@@ -496,8 +496,10 @@ async def test_push_needs_a_message(jp_fetch) -> None:
 
 
 def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
-    project: Path,
+    project: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # on SQLite and on a team's PostgreSQL
+    monkeypatch.setenv("NBPROD_DATABASE_URL", database_url)
     import logging
     import subprocess
     import sys
@@ -535,6 +537,7 @@ def test_a_restarted_server_marks_work_whose_worker_is_gone_interrupted(
     run = manager.store.get_run(run.id)
     assert run.status == "interrupted" and run.error.ename == "Interrupted"
     assert manager.recover() == []
+    manager.store.close()
 
 
 @pytest.mark.parametrize(
@@ -547,6 +550,140 @@ async def test_server_settings_reach_the_core(jp_fetch, project: Path) -> None:
     assert data == {"runs": [], "total": 0}
     assert (project.parent / "elsewhere" / "history.db").is_file()
     assert not (project / ".nbprod" / "history.db").exists()
+
+
+# -- reliability: traversal in URLs, concurrent exports, a burst of plans
+
+
+@pytest.mark.parametrize(
+    ("tail", "method"),
+    [
+        ("runs/%2e%2e", "GET"),
+        ("runs/..%2f..%2fetc%2fpasswd", "GET"),
+        ("batches/%2e%2e%2fx", "DELETE"),
+        ("jobs/..", "GET"),
+        ("notebooks/%2e%2e/plan", "GET"),
+        ("notebooks/../../../etc/passwd", "POST"),
+        ("notebooks/%2e%2e%2f%2e%2e%2fouting.ipynb/export", "POST"),
+        ("%2Fetc%2Fpasswd", "GET"),
+        ("notebooks/x.ipynb%00/plan", "GET"),
+    ],
+)
+async def test_traversal_in_any_url_is_the_json_400(
+    http_server_client, jp_auth_header, jp_base_url, tail: str, method: str
+) -> None:
+    # the raw URL, as a client sends it (jp_fetch would quote the '%')
+    response = await http_server_client.fetch(
+        f"{jp_base_url}nbprod/api/{tail}",
+        method=method,
+        body="{}" if method == "POST" else None,
+        headers=jp_auth_header,
+        raise_error=False,
+    )
+    assert response.code == 400, response.body[:200]
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = json.loads(response.body)["error"]
+    assert error["type"] == "bad_request"
+    assert "not allowed" in error["message"]
+
+
+async def test_an_unknown_route_is_a_json_404(jp_fetch) -> None:
+    code_, body = await error_of(jp_fetch, "runs", "not", "a", "route")
+    assert code_ == 404
+    assert body["error"]["message"] == "no such route: GET /nbprod/api/runs/not/a/route"
+
+
+async def test_concurrent_export_requests_then_an_edit(jp_fetch, project: Path) -> None:
+    """ "Export on save" with Save All: several export requests at once, then edits."""
+    names = [f"part{i}" for i in range(4)]
+
+    def write(version: int) -> None:
+        for name in names:
+            nbformat.write(
+                notebook(
+                    code(f"def {name}():\n    return {version}", "export"),
+                    code(f"assert {name}() == {version}", "test"),
+                ),
+                project / "notebooks" / f"{name}.ipynb",
+            )
+
+    async def export_all() -> list[dict]:
+        return await asyncio.gather(
+            *[
+                fetch_json(
+                    jp_fetch,
+                    "notebooks",
+                    f"notebooks/{name}.ipynb",
+                    "export",
+                    method="POST",
+                    body="{}",
+                )
+                for name in names
+            ]
+        )
+
+    for version in range(3):
+        write(version)
+        replies = await export_all()
+        assert all(reply["ok"] for reply in replies)
+    manifest = json.loads((project / ".nbprod" / "export.json").read_text())
+    assert {f"notebooks/{name}.ipynb" for name in names} <= set(manifest["notebooks"])
+
+
+async def test_jupyter_answers_while_thirty_plans_are_in_flight(
+    http_server_client, jp_auth_header, jp_base_url, project: Path
+) -> None:
+    """The plans run in worker processes: Jupyter's own API is answered meanwhile
+    (the time it takes is measured in benchmarks/bench_api.py, not here)."""
+    import psutil
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+    cells = [code("import math")]
+    for number in range(12):
+        cells.append(
+            code(f"def f{number}(r):\n    return math.sqrt(r) + {number}", "export")
+        )
+    # a client that really sends thirty requests at once (the default: ten)
+    client = SimpleAsyncHTTPClient(force_instance=True, max_clients=40)
+    url = http_server_client.get_url(f"{jp_base_url}nbprod/api/notebooks/")
+
+    async def plan(number: int) -> dict:
+        # each one different, so none is answered from the cache
+        content = notebook(*cells, code(f"LAST = {number}", "export"))
+        response = await client.fetch(
+            f"{url}notebooks/big.ipynb/plan",
+            method="POST",
+            body=json.dumps({"content": content}),
+            headers=jp_auth_header,
+            # a loaded CI machine may take longer than the default 20 s
+            request_timeout=300,
+            connect_timeout=300,
+        )
+        return json.loads(response.body)
+
+    try:
+        plans = [asyncio.ensure_future(plan(n)) for n in range(30)]
+        await asyncio.sleep(0)  # every request on its way
+        status = await client.fetch(
+            http_server_client.get_url(f"{jp_base_url}api/status"),
+            headers=jp_auth_header,
+            request_timeout=300,
+        )
+        in_flight = sum(not p.done() for p in plans)
+        workers = [
+            child
+            for child in psutil.Process().children(recursive=True)
+            if "multiprocessing" in " ".join(child.cmdline())
+        ]
+        replies = await asyncio.gather(*plans)
+    finally:
+        client.close()
+
+    assert status.code == 200 and json.loads(status.body)["started"]
+    assert in_flight > 0, "Jupyter answered only after every plan was done"
+    assert workers, "the plans ran in the server's own process"
+    assert [r["files"][0]["content"].count("def f") for r in replies] == [12] * 30
+    assert all(f"LAST = {n}" in r["files"][0]["content"] for n, r in enumerate(replies))
 
 
 async def test_a_batch_its_worker_could_not_start_is_refused_before_202(

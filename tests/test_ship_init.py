@@ -174,6 +174,9 @@ smoke = { "notebooks/orders.ipynb" = { n_rows = 2 } }
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(
+    900
+)  # about 40 s; pip and the gate on a loaded machine take longer
 def test_the_ci_workflow_init_writes_passes_in_a_fresh_environment(
     tmp_path: Path,
 ) -> None:

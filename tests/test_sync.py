@@ -306,6 +306,53 @@ def test_unchanged_files_sync_nothing(project: Path) -> None:
     assert notebook.read_bytes() == before
 
 
+def test_an_import_added_to_the_tests_goes_to_a_cell_the_tests_read(
+    project: Path,
+) -> None:
+    notebook = write_notebook(
+        project,
+        "nb.ipynb",
+        [
+            code("def f(x):\n    return x / 2", "export"),
+            code("import math\n\nvalue = f(math.floor(3.7))", "test"),
+            code("assert value == 1.5", "test"),
+        ],
+    )
+    assert cli(project, "export").exit_code == 0
+    tests = project / "tests/test_nb.py"
+    edit(tests, "import math\n", "import json\nimport math\n")
+    edit(
+        tests,
+        "    assert value == 1.5\n",
+        '    assert value == 1.5\n    assert json.dumps(value) == "1.5"\n',
+    )
+    result = cli(project, "sync")
+    assert result.exit_code == 0, result.output
+    cells = [source(c) for c in cells_of(notebook)]
+    assert cells[1] == "import math\nimport json\n\nvalue = f(math.floor(3.7))"
+    assert cells[2] == 'assert value == 1.5\nassert json.dumps(value) == "1.5"'
+    assert_clean_export(project)
+
+
+def test_without_a_record_of_the_last_export_a_differing_block_is_a_conflict(
+    project: Path,
+) -> None:
+    """A fresh clone: .nbprod/ is not committed, so there is no base to decide on."""
+    notebook = write_notebook(project, "nb.ipynb", [code("A = 1", "export")])
+    assert cli(project, "export").exit_code == 0
+    for path in sorted((project / ".nbprod").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    module = project / "src/shop/nb.py"
+    edit(module, "A = 1", "A = 2")
+    result = cli(project, "sync")
+    assert result.exit_code == 1
+    assert "no record of what export last wrote" in result.output
+    assert source(cells_of(notebook)[0]) == "A = 1"
+    assert cli(project, "sync", "--prefer", "module").exit_code == 0
+    assert source(cells_of(notebook)[0]) == "A = 2"
+    assert_clean_export(project)
+
+
 # -- refusals: nothing written ---------------------------------------------------
 
 
@@ -455,6 +502,13 @@ def test_a_block_whose_cell_is_gone_is_refused(project: Path) -> None:
         in result.output
     )
     assert snapshot(notebook, module) == files
+    # the block untouched, the cell deleted on purpose: export drops it, no refusal
+    edit(module, "B = 3", "B = 2")
+    edit(module, "A = 1", "A = 5")
+    assert cli(project, "sync").exit_code == 0
+    assert [source(c) for c in cells_of(notebook)] == ["A = 5"]
+    assert "B = 2" not in module.read_text()
+    assert_clean_export(project)
 
 
 def test_an_edit_the_cell_cannot_keep_is_refused(project: Path) -> None:
@@ -610,3 +664,18 @@ async def test_the_server_route_checks_syncs_and_answers_409_on_conflicts(
 
     status, data = await post_sync(jp_fetch, {"prefer": "both"})
     assert status == 400 and "'prefer' must be" in data["error"]["message"]
+
+
+def test_a_notebook_keeps_its_own_json_style(project: Path) -> None:
+    """Written back the way it was written (here indent 2, keys unsorted), so its
+    diff is only the changed source line."""
+    path = write_notebook(project, "nb.ipynb", [code("A = 1\nB = 2", "export")])
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(data, indent=2))
+    assert cli(project, "export").exit_code == 0
+    edit(project / "src/shop/nb.py", "B = 2", "B = 3")
+    before = path.read_text().splitlines()
+    assert cli(project, "sync").exit_code == 0
+    after = path.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [('        "B = 2"', '        "B = 3"')]

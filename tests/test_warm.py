@@ -342,3 +342,33 @@ def ours(private_tmp: Path) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return sorted(found, key=lambda p: p.pid)
+
+
+def test_the_examples_metrics_are_those_of_a_normal_kernel(churn_project):
+    from nbprod.export import export_notebooks
+    from nbprod.run.single import load_prepared, notebook_json
+
+    config = load_config(churn_project)
+    assert export_notebooks(config, jobs=1).exit_code == 0
+    path, prepared, _ = load_prepared(
+        config, "notebooks/02_train.ipynb", {"n_rows": 400, "seed": 1}
+    )
+    metrics = {}
+    for warm_on in (False, True):
+        outcome = execute_run(
+            RunSpec(
+                run_id="r",
+                notebook_json=notebook_json(prepared),
+                input_path=str(path),
+                cwd=str(path.parent),
+                warm=warm_on,
+            )
+        )
+        assert outcome.status == "succeeded", outcome.error
+        assert outcome.kernel_start.startswith("warm" if warm_on else "normal")
+        metrics[warm_on] = outcome.metrics
+    assert metrics[True] == metrics[False]
+    assert set(metrics[True]) == {"auc", "accuracy"}
+    (template,) = warm.templates()
+    assert {"pandas", "sklearn.linear_model"} <= set(template.info["preloaded"])
+    assert "churn.features" in template.info["skipped"]  # the project's own code

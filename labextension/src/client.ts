@@ -8,15 +8,20 @@ import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { DepsAdded, DepsReport, parseDepsAdded, parseDepsReport } from './deps';
 import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {
+  parseAlerts,
   parseBatchReply,
+  parseCheckSeries,
   parseComparison,
   parseError,
   parseExport,
   parseGitStatus,
   parseJob,
+  parseMonitorList,
+  parseMonitorReport,
   parseParameters,
   parsePlan,
   parseRunList,
@@ -26,12 +31,15 @@ import {
 } from './parse';
 import { parseSync, SyncResult } from './syncwire';
 import {
+  AlertEvent,
   ApiErrorBody,
+  CheckSeries,
   BatchReply,
   Comparison,
   ExportResult,
   GitStatus,
   Job,
+  MonitorReport,
   Parameter,
   Plan,
   RunList,
@@ -204,6 +212,43 @@ export class NbprodClient {
   /** `GET info`: the server's defaults (parallel jobs, runs folder). */
   async info(): Promise<ServerInfo> {
     return parseServerInfo(await this.request('info'));
+  }
+
+  /** `GET deps`: the package's imports against pyproject.toml's dependencies. */
+  async deps(): Promise<DepsReport> {
+    return parseDepsReport(await this.request('deps'));
+  }
+
+  /** `POST deps`: write the missing dependencies into pyproject.toml. */
+  async addDeps(): Promise<DepsAdded> {
+    return parseDepsAdded(await this.post('deps', {}));
+  }
+
+  /* ---------- monitoring ---------- */
+
+  /** `GET monitor`: the latest run's checks of every monitored notebook. */
+  async monitor(): Promise<MonitorReport[]> {
+    return parseMonitorList(await this.request('monitor'));
+  }
+
+  /** `GET monitor?notebook=`: one notebook's latest checks. */
+  async monitorNotebook(notebook: string): Promise<MonitorReport> {
+    return parseMonitorReport(await this.request('monitor', {}, { notebook }));
+  }
+
+  /** `GET monitor/checks?notebook=&name=`: one check over runs, and a column's distributions. */
+  async monitorCheck(notebook: string, name: string): Promise<CheckSeries> {
+    return parseCheckSeries(await this.request('monitor/checks', {}, { notebook, name }));
+  }
+
+  /** `POST monitor/baseline`: pin a run as its notebook's baseline. */
+  async setBaseline(notebook: string, run: string): Promise<void> {
+    await this.post('monitor/baseline', { notebook, run });
+  }
+
+  /** `GET alerts?since=&run=`: alert events, oldest first. */
+  async alerts(query: { since?: string; run?: string; notebook?: string } = {}): Promise<AlertEvent[]> {
+    return parseAlerts(await this.request('alerts', {}, { ...query }));
   }
 
   /* ---------- transport ---------- */

@@ -14,11 +14,14 @@ import {
   Tooltip
 } from 'chart.js';
 
+import { Notification } from '@jupyterlab/apputils';
+
 import { notifyError } from './client';
 import { NbprodContext, openFile } from './context';
 import { badge, button, fill, h } from './dom';
 import { SortKey, sortRuns } from './compare';
 import { chartPoints, formatDuration, formatValue, metricNames } from './format';
+import { alertsByRun } from './monitor';
 import { RunRecord } from './wire';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
@@ -181,10 +184,13 @@ export class HistoryView extends Widget {
         batch: this.batchInput.value.trim() || undefined,
         limit: 500
       };
-      const [list, all] = await Promise.all([
+      const [list, all, alerts] = await Promise.all([
         this.ctx.client.runs(query),
-        this.ctx.client.runs({ limit: 500 })
+        this.ctx.client.runs({ limit: 500 }),
+        // the alert badges; a server without monitoring still shows its runs
+        this.ctx.client.alerts().catch(() => [])
       ]);
+      this.alerts = alertsByRun(alerts);
       if (seq !== this.sequence) {
         return;
       }
@@ -329,7 +335,15 @@ export class HistoryView extends Widget {
                         )
                       : null),
                   h('td', {}, run.notebook),
-                  h('td', {}, badge(run.status), run.error ? h('div', { className: 'jp-nbprod-runError', title: run.error.evalue }, run.error.ename) : null),
+                  h(
+                    'td',
+                    {},
+                    badge(run.status),
+                    this.alerts.has(run.id)
+                      ? h('span', { className: 'jp-nbprod-badge jp-nbprod-alertBadge', title: this.alerts.get(run.id)!.join('\n') }, `alert ${this.alerts.get(run.id)!.length}`)
+                      : null,
+                    run.error ? h('div', { className: 'jp-nbprod-runError', title: run.error.evalue }, run.error.ename) : null
+                  ),
                   h('td', {}, run.created_at ? new Date(run.created_at).toLocaleString() : ''),
                   h('td', {}, formatDuration(run.duration)),
                   params.map(p =>
@@ -355,6 +369,21 @@ export class HistoryView extends Widget {
                             }
                           },
                           'output'
+                        )
+                      : null,
+                    run.status === 'succeeded'
+                      ? h(
+                          'a',
+                          {
+                            href: '#',
+                            className: 'jp-nbprod-useBaseline',
+                            title: 'Use this run as its notebook\'s baseline for drift and metric checks',
+                            onclick: (event: Event) => {
+                              event.preventDefault();
+                              void this.useAsBaseline(run);
+                            }
+                          },
+                          'use as baseline'
                         )
                       : null
                   )
@@ -420,6 +449,19 @@ export class HistoryView extends Widget {
     this.canvas.dataset.points = String(points.length);
   }
 
+  private async useAsBaseline(run: RunRecord): Promise<void> {
+    try {
+      await this.ctx.client.setBaseline(run.notebook, run.id);
+      Notification.success(`Run ${run.id} is now the baseline of ${run.notebook}`, {
+        autoClose: 5000,
+        actions: [{ label: 'Open Monitor', callback: () => void this.ctx.app.commands.execute('nbprod:open-monitor', { notebook: run.notebook }) }]
+      });
+    } catch (error) {
+      notifyError('Cannot set the baseline', error);
+    }
+  }
+
+  private alerts = new Map<string, string[]>();
   private runs: RunRecord[] = [];
   private selected = new Set<string>();
   private sort: SortKey | null = null;

@@ -16,6 +16,8 @@ import { NbprodClient } from './client';
 import { DEFAULT_SETTINGS, NbprodContext, NbprodSettings } from './context';
 import { CompareView } from './compareview';
 import { HistoryView } from './history';
+import { watchAlerts } from './monitoralerts';
+import { MonitorView } from './monitorview';
 import { nbprodIcon, PANEL_ID, ProductionPanel } from './panel';
 
 const PLUGIN_ID = 'nbprod:plugin';
@@ -24,6 +26,7 @@ const PLUGIN_ID = 'nbprod:plugin';
 export const CommandIDs = {
   openPanel: 'nbprod:open-panel',
   openHistory: 'nbprod:open-history',
+  openMonitor: 'nbprod:open-monitor',
   export: 'nbprod:export',
   refreshPreview: 'nbprod:refresh-preview'
 };
@@ -143,6 +146,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    // the Monitor view: drift and metric checks of the latest runs
+    let monitor: MainAreaWidget<MonitorView> | null = null;
+    const openMonitor = (notebook: string | null = null, key: string | null = null) => {
+      if (!monitor || monitor.isDisposed) {
+        monitor = new MainAreaWidget({ content: new MonitorView(ctx) });
+        monitor.id = 'nbprod-monitor';
+        monitor.title.label = 'Monitor';
+        monitor.title.icon = nbprodIcon;
+        monitor.title.closable = true;
+      }
+      if (!monitor.isAttached) {
+        app.shell.add(monitor, 'main');
+      }
+      app.shell.activateById(monitor.id);
+      monitor.content.showNotebook(notebook, key);
+    };
+    watchAlerts(ctx, openMonitor);
+
     const panel = new ProductionPanel(ctx, tracker, openHistory);
     app.shell.add(panel, 'right', { rank: 600 });
     restorer?.add(panel, PANEL_ID);
@@ -163,6 +184,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Open Run History',
       caption: 'Every run of the project, with its parameters, metrics and output',
       execute: openHistory
+    });
+    commands.addCommand(CommandIDs.openMonitor, {
+      label: 'Open Monitor',
+      caption: 'Drift and metric checks of the latest runs against their baselines',
+      execute: args => openMonitor(typeof args?.notebook === 'string' ? args.notebook : null)
     });
     commands.addCommand(CommandIDs.export, {
       label: 'Export Notebook to Module and Tests',

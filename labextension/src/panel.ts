@@ -51,7 +51,11 @@ export class ProductionPanel extends Panel {
     this.header.append(
       h('h2', { className: 'jp-nbprod-title' }, 'Production'),
       this.notebookLabel,
-      button('History', openHistory, { className: 'jp-nbprod-historyButton', title: 'Open the run history' })
+      button('History', openHistory, { className: 'jp-nbprod-historyButton', title: 'Open the run history' }),
+      button('Monitor', () => void ctx.app.commands.execute('nbprod:open-monitor'), {
+        className: 'jp-nbprod-monitorButton',
+        title: 'Open the Monitor: drift and metric checks of the latest runs'
+      })
     );
     const header = new Widget({ node: this.header });
     this.exportSection = new ExportSection(ctx);

@@ -6,7 +6,9 @@
  * lenient: missing fields get defaults, never an exception in the UI.
  */
 import {
+  AlertEvent,
   ApiErrorBody,
+  CheckSeries,
   BatchCounts,
   BatchReply,
   Comparison,
@@ -17,6 +19,8 @@ import {
   GitStatus,
   Job,
   Location,
+  MonitorCheck,
+  MonitorReport,
   Parameter,
   Plan,
   Problem,
@@ -413,4 +417,97 @@ export function parseServerInfo(value: unknown): ServerInfo {
     default_jobs: Math.max(1, num(data.default_jobs) ?? 1),
     runs_dir: str(data.runs_dir)
   };
+}
+
+/* ---------- monitoring ---------- */
+
+function bool(value: unknown, fallback = false): boolean {
+  return typeof value === 'boolean' ? value : fallback;
+}
+function numbers(value: unknown): number[] {
+  return list(value).map(v => num(v) ?? 0);
+}
+
+export function parseMonitorCheck(value: unknown): MonitorCheck {
+  const data = obj(value);
+  return {
+    kind: str(data.kind),
+    key: str(data.key),
+    profile: optStr(data.profile),
+    column: optStr(data.column),
+    metric: optStr(data.metric),
+    method: str(data.method),
+    statistic: num(data.statistic),
+    threshold: num(data.threshold),
+    ok: bool(data.ok, true),
+    alert: bool(data.alert),
+    detail: str(data.detail)
+  };
+}
+
+export function parseMonitorReport(value: unknown): MonitorReport {
+  const data = obj(value);
+  const state = obj(data.state);
+  return {
+    notebook: str(data.notebook),
+    run: optStr(data.run),
+    baseline: optStr(data.baseline),
+    baseline_source: str(data.baseline_source),
+    ok: bool(data.ok, true),
+    checks: list(data.checks).map(parseMonitorCheck),
+    state: {
+      state: str(state.state, bool(data.ok, true) ? 'ok' : 'alert'),
+      since: optStr(state.since),
+      failing: list(state.failing).map(v => str(v))
+    }
+  };
+}
+
+export function parseMonitorList(value: unknown): MonitorReport[] {
+  return list(obj(value).notebooks).map(parseMonitorReport);
+}
+
+export function parseCheckSeries(value: unknown): CheckSeries {
+  const data = obj(value);
+  const shown = data.distribution ? obj(data.distribution) : null;
+  return {
+    notebook: str(data.notebook),
+    name: str(data.name),
+    series: list(data.series).map(p => {
+      const point = obj(p);
+      return {
+        run: str(point.run),
+        created_at: optStr(point.created_at),
+        baseline: optStr(point.baseline),
+        statistic: num(point.statistic),
+        threshold: num(point.threshold),
+        ok: bool(point.ok, true)
+      };
+    }),
+    distribution: shown
+      ? {
+          kind: str(shown.kind),
+          edges: numbers(shown.edges),
+          labels: list(shown.labels).map(v => str(v)),
+          baseline: numbers(shown.baseline),
+          current: numbers(shown.current)
+        }
+      : null
+  };
+}
+
+export function parseAlerts(value: unknown): AlertEvent[] {
+  return list(obj(value).alerts).map(a => {
+    const data = obj(a);
+    return {
+      id: num(data.id) ?? 0,
+      notebook: str(data.notebook),
+      key: str(data.key),
+      event: str(data.event),
+      run: str(data.run),
+      batch: optStr(data.batch),
+      message: str(data.message),
+      created_at: optStr(data.created_at)
+    };
+  });
 }

@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 
 import { errorText, notifyError } from './client';
 import { NbprodContext, NotebookSection } from './context';
+import { DepsNotice } from './deps';
 import { badge, button, debounce, fill, h, pathNodes, poll, section, working } from './dom';
 import { findingWhere, formatDuration, problemFindings, uiHint } from './format';
 import { jobGateReport, obj, parsePushResult } from './parse';
@@ -40,6 +41,7 @@ export class ShipSection extends Widget implements NotebookSection {
     });
     this.jobNode = h('div', { className: 'jp-nbprod-job' });
     this.previewNode = h('div', { className: 'jp-nbprod-shipPreview' });
+    this.deps = new DepsNotice(ctx.client);
     this.refreshSoon = debounce(() => void this.loadGit(), () => 300);
     this.onFocus = () => this.refreshSoon();
     window.addEventListener('focus', this.onFocus);
@@ -47,6 +49,7 @@ export class ShipSection extends Widget implements NotebookSection {
     body.append(
       this.gitNode,
       this.previewNode,
+      this.deps.node,
       this.messageInput,
       h('div', { className: 'jp-nbprod-row' }, this.pushButton, this.checkButton),
       this.jobNode
@@ -88,6 +91,7 @@ export class ShipSection extends Widget implements NotebookSection {
     if (!this.loadedOnce) {
       fill(this.gitNode, h('span', { className: 'jp-nbprod-loading' }, 'Reading what a push would commit…'));
     }
+    void this.deps.load();
     const [git, preview] = await Promise.allSettled([this.ctx.client.gitStatus(), this.ctx.client.shipPreview()]);
     if (seq !== this.sequence) {
       return;
@@ -344,6 +348,7 @@ export class ShipSection extends Widget implements NotebookSection {
   private filterConfirmed = false;
   private openDiffs = new Set<string>();
   private previewNode: HTMLElement;
+  private deps: DepsNotice;
   private refreshSoon: ReturnType<typeof debounce>;
   private onFocus: () => void;
   private stopPoll: (() => void) | null = null;

@@ -153,7 +153,7 @@ export function diffNode(diff: string): HTMLElement {
 }
 
 function changesWidget(path: string, changes: SyncChange[], notes: string[]): Widget {
-  const verbs: Record<string, string> = { update: 'changes', insert: 'is added', untag: 'loses its export role' };
+  const verbs: Record<string, string> = { update: 'Changes', insert: 'A new cell', untag: 'Loses its export role' };
   const node = h(
     'div',
     { className: 'jp-nbprod-syncDialog' },
@@ -162,11 +162,11 @@ function changesWidget(path: string, changes: SyncChange[], notes: string[]): Wi
       h(
         'section',
         { className: 'jp-nbprod-syncCell', 'data-cell-id': change.cell_id ?? '', 'data-action': change.action },
+        h('h3', {}, cellLabel(change.index, change.cell_id, change.first_line)),
         h(
-          'h3',
-          {},
-          `${cellLabel(change.index, change.cell_id, change.first_line)} ${verbs[change.action] ?? 'changes'}`,
-          h('span', { className: 'jp-nbprod-syncFrom' }, ` from ${change.file}${change.line ? `, line ${change.line}` : ''}`)
+          'div',
+          { className: 'jp-nbprod-syncFrom' },
+          `${verbs[change.action] ?? 'Changes'}, from ${change.file}${change.line ? `, line ${change.line}` : ''}`
         ),
         diffNode(change.diff)
       )

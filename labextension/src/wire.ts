@@ -282,3 +282,80 @@ export interface ServerInfo {
   /** The folder of run outputs, relative to the server root. */
   runs_dir: string;
 }
+
+/* ---------- monitoring ---------- */
+
+/** One check of a run against its baseline (`nbprod monitor --json`). */
+export interface MonitorCheck {
+  kind: 'drift' | 'metric' | string;
+  key: string;
+  profile: string | null;
+  column: string | null;
+  metric: string | null;
+  method: string;
+  statistic: number | null;
+  threshold: number | null;
+  ok: boolean;
+  /** Whether a failure of this check is an alert. */
+  alert: boolean;
+  detail: string;
+}
+
+/** A notebook's alert state. */
+export interface MonitorState {
+  state: 'ok' | 'alert' | string;
+  since: string | null;
+  failing: string[];
+}
+
+/** The checks of a notebook's latest run (or of one run). */
+export interface MonitorReport {
+  notebook: string;
+  run: string | null;
+  baseline: string | null;
+  baseline_source: string;
+  ok: boolean;
+  checks: MonitorCheck[];
+  state: MonitorState;
+}
+
+/** One check's statistic at one run. */
+export interface CheckPoint {
+  run: string;
+  created_at: string | null;
+  baseline: string | null;
+  statistic: number | null;
+  threshold: number | null;
+  ok: boolean;
+}
+
+/** A drifted column's distributions: shares per bin (numeric) or per category. */
+export interface Distribution {
+  kind: 'numeric' | 'categorical' | string;
+  /** Bin edges (numeric: one more than the shares). */
+  edges: number[];
+  /** Category labels (categorical). */
+  labels: string[];
+  baseline: number[];
+  current: number[];
+}
+
+/** `GET monitor/checks`: one check over runs. */
+export interface CheckSeries {
+  notebook: string;
+  name: string;
+  series: CheckPoint[];
+  distribution: Distribution | null;
+}
+
+/** An alert event: a check started failing (`fired`) or passes again. */
+export interface AlertEvent {
+  id: number;
+  notebook: string;
+  key: string;
+  event: 'fired' | 'resolved' | string;
+  run: string;
+  batch: string | null;
+  message: string;
+  created_at: string | null;
+}

@@ -5,14 +5,16 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 
-from nbprod.cli import main, out
-from nbprod.config import load_config
-from nbprod.gate import require_project
-from nbprod.gate.deps import DepsReport, add_dependencies, check_dependencies
+from nbprod.cli import json_option, load_project, main, out
+
+if TYPE_CHECKING:
+    # imported when the command runs: `nbprod --help` must stay fast
+    from nbprod.gate.deps import DepsReport
 
 
 def _render(report: DepsReport) -> None:
@@ -47,7 +49,7 @@ def _render(report: DepsReport) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="With --add: show the change, write nothing."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option()
 @click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
@@ -60,8 +62,12 @@ def deps_command(add: bool, dry_run: bool, as_json: bool, project: Path | None) 
     cell it came from and the distribution that provides it. Exit code 1 when
     something is missing (after --add: when something could not be added).
     """
+    # the gate (and the export it plans with) loads only when the command runs
+    from nbprod.gate import require_project
+    from nbprod.gate.deps import add_dependencies, check_dependencies
+
     ctx = click.get_current_context()
-    config = load_config(project or Path.cwd())
+    config = load_project(project or Path.cwd())
     require_project(config)
     if not add:
         if dry_run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -12,7 +12,9 @@ from rich.table import Table
 
 from nbprod.cli import main, out
 from nbprod.config import find_project_root, load_config
-from nbprod.monitor.checks import MonitorReport
+
+if TYPE_CHECKING:
+    from nbprod.monitor.checks import MonitorReport
 
 
 def _number(value: float | None) -> str:

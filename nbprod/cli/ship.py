@@ -321,9 +321,9 @@ def _render_nbdev_move(moved: Any) -> None:
     out.print(f"nbdev settings from {escape(settings.origin)}")
     if moved.table:
         out.print(f"pyproject.toml: {would}add")
-        out.print(escape(moved.table.rstrip("\n")), markup=False)
+        out.print(moved.table.rstrip("\n"), markup=False)
     else:
-        out.print("pyproject.toml: [tool.nbprod] present, left as it is")
+        out.print("pyproject.toml: [tool.nbprod] present, left as it is", markup=False)
     tests = setup = 0
     for nb in moved.notebooks:
         if nb.skipped:

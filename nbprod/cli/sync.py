@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
-from rich.syntax import Syntax
 
 from nbprod.cli import err, fail, json_option, load_project, main, out
-from nbprod.export.sync import NotebookSync, SyncResult, sync_notebooks
+
+if TYPE_CHECKING:
+    # imported when the command runs: `nbprod --help` must stay fast
+    from nbprod.export.sync import NotebookSync, SyncResult
 
 _STATUS = {
     "unchanged": "dim",
@@ -23,6 +26,8 @@ _STATUS = {
 
 def _diff(text: str) -> None:
     if text:
+        from rich.syntax import Syntax  # pygments: only for diffs
+
         out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
 
 
@@ -124,6 +129,8 @@ def sync_command(
     to change, 2 bad input (unmappable edits, unreadable notebooks).
     """
     config = load_project(project or (notebooks[0] if notebooks else Path.cwd()))
+    from nbprod.export.sync import sync_notebooks
+
     result = sync_notebooks(
         config,
         notebooks,

@@ -621,11 +621,78 @@ class _Planner:
             )
         return files
 
+    def _shared_test_chunks(
+        self, tests: list[_Prepared], taken: set[str]
+    ) -> list[Chunk]:
+        """The test file's code for a shared-state (nbdev) notebook.
+
+        The cells run as nbdev ran them, in one namespace: what a test binds is
+        global (``global`` in its function), and its functions and classes are
+        defined at module level, so pickling them, ``inspect.getsource`` and
+        ``__qualname__`` see what they saw in the notebook. A definition that
+        reads, when defined, a name a test binds stays in the test.
+        """
+        chunks: list[Chunk] = []
+        #: the first cell of a group -> position of its test function, and its parts
+        groups: dict[int, tuple[int, str, list[str], set[str]]] = {}
+        bound_by_tests: set[str] = set()
+        # a name defined in two cells is defined where its cell runs: moved to
+        # module level, the last definition would win before any test ran
+        counts: dict[str, int] = {}
+        for prepared in tests:
+            for defined in prepared.symbols.defines if prepared.symbols else ():
+                counts[defined] = counts.get(defined, 0) + 1
+        repeated = {name for name, count in counts.items() if count > 1}
+        for prepared in tests:
+            code = self._code(prepared)
+            if not code.strip():
+                continue
+            cell = prepared.cell
+            mark = marker(self.name, cell.index, cell.cell_id)
+            is_test = bool(prepared.symbols and prepared.symbols.has_action) or (
+                cell.index in self.test_groups
+            )
+            if not is_test:
+                chunks.append(
+                    Chunk(
+                        mark,
+                        "with notebook_folder():\n" + textwrap.indent(code, "    "),
+                    )
+                    if _does_work(code)
+                    else Chunk(mark, code)
+                )
+                continue
+            definitions, rest = _split_definitions(code, bound_by_tests, repeated)
+            if definitions:
+                chunks.append(Chunk(mark, definitions))
+            try:
+                names = set(analyze_cell(rest).defines)
+            except SyntaxError:
+                names = set()
+            bound_by_tests |= names
+            if not rest.strip():
+                continue
+            leader = self.test_groups.get(cell.index, cell.index)
+            if leader in groups:
+                at, name, parts, bound = groups[leader]
+                groups[leader] = (at, name, [*parts, f"{mark}\n{rest}"], bound | names)
+                continue
+            name = test_function_name(rest, cell.index, taken)
+            groups[leader] = (len(chunks), name, [rest], names)
+            chunks.append(Chunk(mark, rest, name))
+        for at, name, parts, bound in groups.values():
+            body = "\n\n".join(parts)
+            if bound:
+                body = f"global {', '.join(sorted(bound))}\n{body}"
+            chunks[at] = Chunk(chunks[at].marker, body, name, awaits_at_top_level(body))
+        return chunks
+
     def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
         taken: set[str] = set()
         chunks: list[Chunk] = []
         grouped: dict[int, int] = {}
-        for prepared in tests:
+        shared = self._shared_test_state()
+        for prepared in [] if shared else tests:
             code = self._code(prepared)
             index = prepared.cell.index
             leader = self.test_groups.get(index)
@@ -656,27 +723,32 @@ class _Planner:
             imports = [*imports, "import asyncio"]
         preamble = None
         path = self.config.tests_dir / f"test_{self.module.replace('.', '_')}.py"
-        if self._shared_test_state():
+        if shared:
+            chunks = self._shared_test_chunks(tests, taken)
+            if any(chunk.awaits for chunk in chunks):
+                imports = [*imports, "import asyncio"]
             # nbdev runs a notebook's cells in its folder: relative paths keep working
             folder = os.path.relpath(self.path.parent.resolve(), path.parent.resolve())
             preamble = NOTEBOOK_FOLDER_PREAMBLE.format(folder=Path(folder).as_posix())
             imports = [*imports, *NOTEBOOK_FOLDER_IMPORTS]
-            chunks = [
-                (
-                    chunk
-                    if chunk.test_name
-                    else Chunk(
-                        chunk.marker,
-                        "with notebook_folder():\n"
-                        + textwrap.indent(chunk.code, "    "),
-                    )
-                )
-                for chunk in chunks
-            ]
-        if any(" import *" in text for text in imports) or any(
-            p.symbols and p.symbols.star_import for p in tests
+        # setup cells' own functions named like tests (nbdev's `def test_untar(...)`
+        # helpers) sit at module level too
+        helpers = sorted(
+            name
+            for p in tests
+            if p.symbols
+            and not (p.symbols.has_action or p.cell.index in self.test_groups)
+            for name in p.symbols.defines
+            if name.startswith(("test", "Test"))
+        )
+        if (
+            helpers
+            or any(" import *" in text for text in imports)
+            or any(p.symbols and p.symbols.star_import for p in tests)
         ):
-            chunks.append(Chunk(NOT_TESTS_MARK, NOT_TESTS))
+            chunks.append(
+                Chunk(NOT_TESTS_MARK, NOT_TESTS.format(helpers=tuple(helpers)))
+            )
         full = f"{self.config.package}.{self.module}"
         text = render_file(
             self.name,
@@ -688,6 +760,56 @@ class _Planner:
             preamble,
         )
         return GeneratedFile(path, "tests", text)
+
+
+_DEFINITION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _does_work(code: str) -> bool:
+    """True when code does more than define functions and classes and import."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return True
+    quiet = (*_DEFINITION_NODES, ast.Import, ast.ImportFrom)
+    return any(not isinstance(node, quiet) for node in tree.body)
+
+
+def _split_definitions(
+    code: str, unavailable: set[str], repeated: set[str]
+) -> tuple[str, str]:
+    """Split a test cell's code: its top-level ``def``/``class`` statements, the rest.
+
+    A definition whose decorators, defaults, annotations or bases read one of
+    ``unavailable`` (names tests bind, unknown at import time) or a name the
+    cell binds itself, or whose name is in ``repeated`` (defined by other
+    cells too), stays with the rest.
+    """
+    try:
+        tree = ast.parse(code)
+        symbols = analyze_cell(code)
+    except SyntaxError:
+        return "", code
+    own = set(symbols.defines)
+    lines = code.splitlines()
+    moved: set[int] = set()
+    for node in tree.body:
+        if not isinstance(node, _DEFINITION_NODES):
+            continue
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        span = range(first, last + 1)
+        reads = {
+            use.name for use in symbols.uses if not use.deferred and use.line in span
+        }
+        # pytest would collect a module-level `test_*` function as a test
+        named_like_a_test = node.name.startswith(("test", "Test"))
+        if named_like_a_test or node.name in repeated or reads & (unavailable | own):
+            continue
+        moved.update(span)
+    definitions = [line for n, line in enumerate(lines, 1) if n in moved]
+    rest = [line for n, line in enumerate(lines, 1) if n not in moved]
+    return "\n".join(definitions).strip("\n"), "\n".join(rest).strip("\n")
 
 
 def relative_import(statement: str, module: str, package: str) -> str:

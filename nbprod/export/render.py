@@ -173,17 +173,19 @@ def notebook_folder():
         os.chdir(before)
 
 
-@pytest.fixture(autouse=True)
-def _in_notebook_folder():
-    with notebook_folder():
-        yield
+_folders = []
+
+
+def setup_function(function):
+    # pytest's per-test hook, found by name: the tests need no import of pytest
+    _folders.append(os.getcwd())
+    os.chdir(NOTEBOOK_FOLDER)
+
+
+def teardown_function(function):
+    os.chdir(_folders.pop())
 """
-NOTEBOOK_FOLDER_IMPORTS = (
-    "import contextlib",
-    "import os",
-    "from pathlib import Path",
-    "import pytest",
-)
+NOTEBOOK_FOLDER_IMPORTS = ("import contextlib", "import os", "from pathlib import Path")
 
 
 #: closes a test file with ``from x import *``: helpers it brings in that are
@@ -193,9 +195,9 @@ NOT_TESTS_MARK = (
 )
 NOT_TESTS = """\
 for _name, _value in list(globals().items()):
-    if _name.startswith(("test", "Test")) and getattr(
-        _value, "__module__", __name__
-    ) != __name__:
+    if _name.startswith(("test", "Test")) and (
+        getattr(_value, "__module__", __name__) != __name__ or _name in {helpers!r}
+    ):
         try:
             _value.__test__ = False
         except (AttributeError, TypeError):

@@ -379,7 +379,13 @@ def _parse_file(text: str, relpath: str, notebook: str) -> _Parsed:
             )
     bounds = [start for start, _, _ in starts] + [len(lines) + 1]
     for (start, key, name), end in zip(starts, bounds[1:], strict=True):
-        body = "\n".join(lines[start : end - 1]).strip("\n")
+        # blank lines around a block are layout (an editor's stray indent too)
+        inner = lines[start : end - 1]
+        while inner and not inner[0].strip():
+            inner.pop(0)
+        while inner and not inner[-1].strip():
+            inner.pop()
+        body = "\n".join(inner)
         parsed.blocks[key] = _Block(key, name, start, body)
         parsed.order.append(key)
     return parsed
@@ -723,7 +729,26 @@ class _NotebookSyncer:
 
     # -- deciding ----------------------------------------------------------
 
+    def _untouched(self) -> bool:
+        """True when every generated file is as export last wrote it (no planning needed)."""
+        entry = self.manifest.notebooks.get(self.name)
+        if not entry:
+            return False
+        for relpath, kind in entry.get("files", []):
+            if kind not in ("module", "tests"):
+                continue
+            try:
+                data = (self.config.root / relpath).read_bytes()
+            except FileNotFoundError:
+                return False
+            if hashlib.sha256(data).hexdigest() != self.manifest.files.get(relpath):
+                return False
+        return True
+
     def run(self, check: bool) -> NotebookSync:
+        if self._untouched():
+            # the common case (CI, pre-commit): nothing edited, nothing to plan
+            return self.result
         self._read()
         rendered = {self.config.relpath(f.path): f for f in self.plan.files}
         infos = {c.index: _cell_info(c) for c in self.cells}
@@ -740,9 +765,10 @@ class _NotebookSyncer:
             try:
                 disk = (self.config.root / relpath).read_text("utf-8")
             except FileNotFoundError:
-                self.result.notes.append(
-                    f"{relpath} is missing: export writes it again"
-                )
+                if self.name in self.manifest.notebooks:
+                    self.result.notes.append(
+                        f"{relpath} is missing: export writes it again"
+                    )
                 continue
             new_render = rendered.get(relpath)
             base = self._base(relpath, new_render)
@@ -779,29 +805,27 @@ class _NotebookSyncer:
             for key in keys:
                 cell = self.by_key.get(key)
                 block = parsed.blocks.get(key)
+                base_block = base_parsed.blocks.get(key) if base_parsed else None
+                base_text = base_block.text if base_block else None
+                nb_block = render_parsed.blocks.get(key) if render_parsed else None
+                nb_text = nb_block.text if nb_block else None
                 if cell is None:
-                    line = block.line if block else 1
+                    if block is None or (
+                        base_text is not None and block.text == base_text
+                    ):
+                        continue  # the cell was deleted in the notebook: export drops it
                     raise UnmappableEditError(
                         f"the block of cell {key} has no cell in {self.name} any more",
-                        Location(relpath, line=line),
+                        Location(relpath, line=block.line),
                         "move its code into a cell of the notebook, or drop it "
                         "with a forced export",
                         actions=("force_export",),
                     )
-                base_text = (
-                    base_parsed.blocks[key].text
-                    if base_parsed and key in base_parsed.blocks
-                    else None
-                )
-                nb_text = (
-                    render_parsed.blocks[key].text
-                    if render_parsed and key in render_parsed.blocks
-                    else None
-                )
                 if block is None:
                     if base_parsed is not None and base_text is None:
                         continue  # a cell exported since: export writes its block
-                    deleted.append((cell, relpath, (base_parsed or render_parsed).blocks[key].line if (base_parsed or render_parsed) else 1))  # type: ignore[union-attr]
+                    was = base_block or nb_block
+                    deleted.append((cell, relpath, was.line if was else 1))
                     continue
                 if base_parsed is not None and base_text is None:
                     raise UnmappableEditError(

@@ -32,7 +32,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from nbprod.config import ProjectConfig
-from nbprod.gate.deps import distributions_of
+from nbprod.gate.deps import distributions_of, installed_version
 from nbprod.gate.registry import GateContext, gate_steps
 from nbprod.gate.report import FAILED, PASSED, SKIPPED, Finding, StepResult
 from nbprod.gate.tools import parse_junit, tail
@@ -324,7 +324,14 @@ def _import_findings(
         if top and top != own:
             dists = distributions_of(top)
             what = dists[0] if dists else top
-            hint = f"declare {what} in [project].dependencies: run `nbprod deps --add`"
+            version = installed_version(what) if dists else None
+            requirement = f"{what}>={version}" if version else what
+            # `nbprod deps --add` writes what it reads; an import made by name
+            # (importlib) or by a dependency's own code needs it written by hand
+            hint = (
+                f'declare it: add "{requirement}" to [project].dependencies '
+                "(`nbprod deps --add` writes the imports it can read in the code)"
+            )
             message = (
                 f"`import {module}` fails where the package is installed: "
                 f"{item['error']} (the wheel does not declare {what})"

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
 from nbprod.gate.report import StepResult
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 ENTRY_POINT_GROUP = "nbprod.gate_steps"
 
@@ -37,7 +40,7 @@ class GateContext:
     """
 
     config: ProjectConfig
-    store: Any = None
+    store: HistoryStore | None = None
     on_progress: Callable[[str], None] | None = None
 
     def progress(self, message: str) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import ConfigError, NbprodError
 from nbprod.gate.registry import GateContext, gate_steps
 from nbprod.gate.report import FAILED, Finding, GateReport, StepResult
 from nbprod.gitops.git import Git
+from nbprod.run.recovery import open_history
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 
 def require_project(config: ProjectConfig) -> None:
@@ -34,7 +39,7 @@ def run_gate(
     *,
     only: tuple[str, ...] = (),
     skip: tuple[str, ...] = (),
-    store: Any = None,
+    store: HistoryStore | None = None,
     save: bool = True,
     on_step: Callable[[str, StepResult | None], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
@@ -84,13 +89,10 @@ def run_gate(
         started_at=now(),
         git_commit=Git(config.root).head() if (config.root / ".git").exists() else None,
     )
-    own_store = store is None and (save or "smoke" in names)
-    if own_store:
-        from nbprod.history.store import HistoryStore
-
-        store = HistoryStore(config.database_url)
-    try:
-        context = GateContext(config, store, on_progress)
+    # the history is opened only when a step or the report needs it
+    needed = store is not None or save or "smoke" in names
+    with open_history(config, store) if needed else contextlib.nullcontext() as history:
+        context = GateContext(config, history, on_progress)
         start = time.perf_counter()
         for name in names:
             if on_step:
@@ -113,11 +115,8 @@ def run_gate(
             if on_step:
                 on_step(name, result)
         report.duration = time.perf_counter() - start
-        if save:
+        if save and history is not None:
             from nbprod.gate.store import save_report
 
-            save_report(store, report)
-    finally:
-        if own_store and store is not None:
-            store.close()
+            save_report(history, report)
     return report

@@ -6,7 +6,7 @@ The table is one of the history's models, created with the others when a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,8 +15,11 @@ from nbprod.errors import NotFoundError
 from nbprod.gate.report import GateReport
 from nbprod.history.models import GateReportRow
 
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
-def save_report(store: Any, report: GateReport) -> None:
+
+def save_report(store: HistoryStore, report: GateReport) -> None:
     """Store a gate report in the history.
 
     Parameters
@@ -40,7 +43,7 @@ def save_report(store: Any, report: GateReport) -> None:
         )
 
 
-def list_reports(store: Any, limit: int | None = 20) -> list[GateReport]:
+def list_reports(store: HistoryStore, limit: int | None = 20) -> list[GateReport]:
     """Return the stored gate reports, newest first."""
     query = select(GateReportRow).order_by(
         GateReportRow.created_at.desc(), GateReportRow.id.desc()
@@ -51,7 +54,7 @@ def list_reports(store: Any, limit: int | None = 20) -> list[GateReport]:
         return [GateReport.from_dict(row.report) for row in session.scalars(query)]
 
 
-def get_report(store: Any, report_id: str) -> GateReport:
+def get_report(store: HistoryStore, report_id: str) -> GateReport:
     """Return one stored gate report.
 
     Raises

@@ -15,6 +15,7 @@ at once) both apply.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,19 +47,24 @@ def alembic_config(connection: Connection | None = None) -> object:
     return config
 
 
-def script_heads() -> set[str]:
-    """The newest revisions nbprod knows."""
+@functools.cache
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    # the revision files are read once per process: they ship with nbprod
     from alembic.script import ScriptDirectory
 
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())  # type: ignore[arg-type]
+    scripts = ScriptDirectory.from_config(alembic_config())  # type: ignore[arg-type]
+    heads = frozenset(scripts.get_heads())
+    return heads, frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def script_heads() -> set[str]:
+    """The newest revisions nbprod knows."""
+    return set(_revisions()[0])
 
 
 def known_revisions() -> set[str]:
     """Every revision nbprod knows."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory.from_config(alembic_config())  # type: ignore[arg-type]
-    return {script.revision for script in scripts.walk_revisions()}
+    return set(_revisions()[1])
 
 
 def current_revisions(connection: Connection) -> set[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from nbprod.history.models import RunRow
 from nbprod.history.monitor_models import AlertRow, BaselineRow, CheckRow, ProfileRow
 from nbprod.history.records import SUCCEEDED, now
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 #: the fields of a check as the monitor hands them over
 CHECK_FIELDS = (
@@ -53,7 +56,7 @@ class MonitorStore:
         The history (its engine is shared).
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: HistoryStore) -> None:
         self.engine = store.engine
 
     # -- profiles ----------------------------------------------------------------

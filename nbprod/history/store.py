@@ -328,15 +328,21 @@ class HistoryStore:
                 )
         return ids
 
-    def set_status(self, run_ids: Iterable[str], status: str) -> None:
-        """Set the status of several runs at once."""
+    def set_status(
+        self,
+        run_ids: Iterable[str],
+        status: str,
+        started_at: _dt.datetime | None = None,
+    ) -> None:
+        """Set the status of several runs at once (and their start time, when given)."""
         ids = list(run_ids)
         if not ids:
             return
+        values: dict[str, Any] = {"status": status}
+        if started_at is not None:
+            values["started_at"] = started_at
         with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(RunRow).where(RunRow.id.in_(ids)).values(status=status)
-            )
+            session.execute(update(RunRow).where(RunRow.id.in_(ids)).values(**values))
 
     def finish_batch(
         self, batch_id: str, status: str, finished_at: _dt.datetime | None

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import NotebookMonitor, ProjectConfig
 from nbprod.errors import ConfigError, Location, NotFoundError
 from nbprod.history.records import SUCCEEDED, RunRecord
 from nbprod.monitor.drift import column_drift
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 DRIFT, METRIC = "drift", "metric"
 
@@ -162,7 +165,7 @@ def notebook_settings(config: ProjectConfig, notebook: str) -> NotebookMonitor:
 def resolve_baseline(
     config: ProjectConfig,
     run: RunRecord,
-    store: Any,
+    store: HistoryStore,
     monitor: Any,
     baseline: str | None = None,
 ) -> tuple[RunRecord | None, str]:
@@ -367,7 +370,7 @@ def _metric_checks(
 def check_run(
     config: ProjectConfig,
     run: RunRecord,
-    store: Any,
+    store: HistoryStore,
     *,
     baseline: str | None = None,
 ) -> MonitorReport:

@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
 from nbprod.history.records import SUCCEEDED, RunRecord
 from nbprod.monitor.profile import PROFILE_MIME, read_profiles
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 log = logging.getLogger("nbprod.monitor")
 
@@ -42,7 +45,9 @@ def output_profiles(config: ProjectConfig, record: RunRecord) -> dict[str, Any]:
         return {}
 
 
-def monitor_finished_run(config: ProjectConfig, record: RunRecord, store: Any) -> Any:
+def monitor_finished_run(
+    config: ProjectConfig, record: RunRecord, store: HistoryStore
+) -> Any:
     """Store a finished run's profiles, check it, record and send its alerts.
 
     Only succeeded runs are checked (a failed run's data stops part-way);
@@ -95,7 +100,9 @@ def monitor_finished_run(config: ProjectConfig, record: RunRecord, store: Any) -
     return None
 
 
-def monitor_finished_batch(config: ProjectConfig, store: Any, batch_id: str) -> None:
+def monitor_finished_batch(
+    config: ProjectConfig, store: HistoryStore, batch_id: str
+) -> None:
     """Send the one webhook summary of a batch's alert events. Never raises."""
     try:
         from nbprod.history.monitor_store import MonitorStore

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NotFoundError
 from nbprod.history.records import SUCCEEDED
 from nbprod.monitor.checks import Check, MonitorReport, check_run
 
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
-def monitored_notebooks(config: ProjectConfig, store: Any) -> list[str]:
+
+def monitored_notebooks(config: ProjectConfig, store: HistoryStore) -> list[str]:
     """Notebooks with a monitor table or with runs that recorded profiles or checks."""
     from nbprod.history.monitor_store import MonitorStore
 
@@ -26,7 +29,7 @@ def monitored_notebooks(config: ProjectConfig, store: Any) -> list[str]:
     )
 
 
-def resolve_notebook(config: ProjectConfig, store: Any, notebook: str) -> str:
+def resolve_notebook(config: ProjectConfig, store: HistoryStore, notebook: str) -> str:
     """The project-relative path of a notebook named by a path or a file name.
 
     Raises
@@ -55,7 +58,7 @@ def resolve_notebook(config: ProjectConfig, store: Any, notebook: str) -> str:
 
 
 def report_for_run(
-    config: ProjectConfig, store: Any, run_id: str, baseline: str | None = None
+    config: ProjectConfig, store: HistoryStore, run_id: str, baseline: str | None = None
 ) -> MonitorReport:
     """The checks of one run: as stored, or checked now (and stored) when it never was.
 
@@ -86,7 +89,10 @@ def report_for_run(
 
 
 def latest_report(
-    config: ProjectConfig, store: Any, notebook: str, baseline: str | None = None
+    config: ProjectConfig,
+    store: HistoryStore,
+    notebook: str,
+    baseline: str | None = None,
 ) -> MonitorReport:
     """The checks of the latest succeeded run of a (resolved) notebook.
 
@@ -101,7 +107,7 @@ def latest_report(
 
 def monitor_reports(
     config: ProjectConfig,
-    store: Any,
+    store: HistoryStore,
     notebooks: list[str] | None = None,
     run_id: str | None = None,
     baseline: str | None = None,
@@ -125,7 +131,9 @@ def monitor_reports(
     return [latest_report(config, store, name, baseline) for name in names]
 
 
-def set_baseline(config: ProjectConfig, store: Any, run_id: str) -> dict[str, Any]:
+def set_baseline(
+    config: ProjectConfig, store: HistoryStore, run_id: str
+) -> dict[str, Any]:
     """Pin a run as its notebook's baseline; return ``{"notebook", "run", "set_at"}``.
 
     Raises
@@ -145,7 +153,7 @@ def set_baseline(config: ProjectConfig, store: Any, run_id: str) -> dict[str, An
     return {"notebook": run.notebook, "run": run.id, "set_at": stamp.isoformat()}
 
 
-def notebook_state(store: Any, notebook: str) -> dict[str, Any]:
+def notebook_state(store: HistoryStore, notebook: str) -> dict[str, Any]:
     """A notebook's alert state: ``alert`` with the failing keys and since when, or ``ok``."""
     from nbprod.history.monitor_store import MonitorStore
 
@@ -172,7 +180,7 @@ def notebook_state(store: Any, notebook: str) -> dict[str, Any]:
 
 
 def check_series(
-    store: Any, notebook: str, key: str, limit: int = 100
+    store: HistoryStore, notebook: str, key: str, limit: int = 100
 ) -> list[dict[str, Any]]:
     """One check's statistic, threshold and verdict over the runs of a notebook, oldest first."""
     from nbprod.history.monitor_store import MonitorStore
@@ -201,7 +209,7 @@ BAR_CATEGORIES = 20
 
 
 def distribution(
-    store: Any, run_id: str, baseline_id: str, profile: str, column: str
+    store: HistoryStore, run_id: str, baseline_id: str, profile: str, column: str
 ) -> dict[str, Any] | None:
     """The baseline's and a run's distribution of one column, as shares on common bins.
 

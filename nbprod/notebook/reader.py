@@ -97,12 +97,14 @@ def parse_notebook(text: str, path: str, require_code: bool = True) -> NotebookN
         )
     try:
         # what nbformat.reads() does, on the JSON parsed above: sources stored
-        # as lists of lines joined, transient fields dropped; then one
-        # validation (reads() would parse and validate once more)
+        # as lists of lines joined, one validation (reads() would parse and
+        # validate once more), transient fields dropped; validation comes
+        # first, as stripping assumes the fields a valid notebook has
         from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-        nb = strip_transient(rejoin_lines(nbformat.from_dict(data)))
+        nb = rejoin_lines(nbformat.from_dict(data))
         nbformat.validate(nb)
+        strip_transient(nb)
     except nbformat.ValidationError as exc:
         field = "/".join(str(part) for part in exc.absolute_path) or "notebook"
         message = str(exc.message).splitlines()[0]

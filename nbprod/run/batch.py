@@ -279,7 +279,7 @@ def _drive(
                 record, spec = pending.popleft()
                 record.status = RUNNING
                 record.started_at = now()
-                store.set_status([record.id], RUNNING)
+                store.set_status([record.id], RUNNING, record.started_at)
                 try:
                     future = executor.submit(spec)
                 except BrokenProcessPool:

@@ -16,10 +16,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig, load_config
 from nbprod.errors import NbprodError
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 #: the kinds of recorded work this process executes
 KINDS = ("run", "batch")
@@ -88,9 +91,6 @@ def _execute(
     jobs: int | None,
     timeout: float | None,
 ) -> int:
-    from nbprod.history.records import SUCCEEDED
-    from nbprod.history.store import HistoryStore
-
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -102,7 +102,23 @@ def _execute(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    store = HistoryStore(config.database_url)
+    from nbprod.run.recovery import open_history
+
+    with open_history(config) as store:
+        return _execute_in(config, store, kind, target, jobs, timeout, stop)
+
+
+def _execute_in(
+    config: ProjectConfig,
+    store: HistoryStore,
+    kind: str,
+    target: str,
+    jobs: int | None,
+    timeout: float | None,
+    stop: threading.Event,
+) -> int:
+    from nbprod.history.records import SUCCEEDED
+
     try:
         if kind == "run":
             from nbprod.run.single import execute_queued_run
@@ -124,11 +140,11 @@ def _execute(
         # with the reason, never queued or running for ever
         _fail_unfinished(store, kind, target, exc)
         raise
-    finally:
-        store.close()
 
 
-def _fail_unfinished(store: Any, kind: str, target: str, exc: Exception) -> None:
+def _fail_unfinished(
+    store: HistoryStore, kind: str, target: str, exc: Exception
+) -> None:
     from nbprod.history.records import FAILED, TERMINAL, RunErrorInfo, now
 
     message = exc.message if isinstance(exc, NbprodError) else str(exc)

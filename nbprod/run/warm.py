@@ -22,6 +22,7 @@ import ast
 import atexit
 import contextlib
 import functools
+import inspect
 import json
 import logging
 import os
@@ -431,16 +432,14 @@ def kernel_manager_class(
             )
         return await base._async_pre_start_kernel(self, **kw)  # type: ignore[attr-defined]
 
-    return type(
-        "Warm" + base.__name__,
-        (base,),
-        {
-            "warm_modules": modules,
-            "warm_forced": forced,
-            "_async_pre_start_kernel": _async_pre_start_kernel,
-            "pre_start_kernel": _async_pre_start_kernel,
-        },
-    )
+    members: dict[str, Any] = {
+        "warm_modules": modules,
+        "warm_forced": forced,
+        "_async_pre_start_kernel": _async_pre_start_kernel,
+    }
+    if inspect.iscoroutinefunction(getattr(base, "pre_start_kernel", None)):  # async
+        members["pre_start_kernel"] = _async_pre_start_kernel
+    return type("Warm" + base.__name__, (base,), members)
 
 
 def dask_worker_plugin() -> Any:

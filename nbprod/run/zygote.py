@@ -47,11 +47,19 @@ THREAD_PINS = (
     "VECLIB_MAXIMUM_THREADS",
 )
 
-#: what the kernel itself always imports
+#: what the kernel itself imports, by the time it runs the first cell (its
+#: debugger, debugpy, sqlite3 for the history, pdb), so a fork skips all that
 KERNEL_MODULES = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
     "IPython",
+    "IPython.core.debugger",
+    "jupyter_client.session",
+    "comm",
+    "sqlite3",
+    "pdb",
     "setproctitle",
 )
 

@@ -11,6 +11,7 @@ from traitlets import Int, Unicode
 
 from nbprod.config import ProjectConfig, default_jobs, load_config
 from nbprod.server.jobs import JobManager
+from nbprod.server.planning import PlanPool, plan_workers
 
 
 @dataclasses.dataclass
@@ -19,11 +20,13 @@ class ServerState:
 
     config: ProjectConfig
     root_dir: Path
-    #: threads for short CPU work (planning) off the event loop
+    #: threads for blocking calls (files, the database, export) off the event loop
     pool: ThreadPoolExecutor
     default_jobs: int
     dask_scheduler: str
     jobs: JobManager
+    #: processes for export plans: CPU work off the event loop and the GIL
+    plans: PlanPool
 
 
 class NbprodApp(ExtensionApp):
@@ -65,6 +68,7 @@ class NbprodApp(ExtensionApp):
             default_jobs=self.default_jobs or default_jobs(),
             dask_scheduler=self.dask_scheduler,
             jobs=JobManager(config, self.log),
+            plans=PlanPool(plan_workers()),
         )
         interrupted = self.state.jobs.recover()
         if interrupted:
@@ -81,8 +85,9 @@ class NbprodApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        """Stop the worker processes (they record their runs cancelled) and threads."""
+        """Stop the workers (they record their runs cancelled), plan processes and threads."""
         state = getattr(self, "state", None)
         if state is not None:
             await state.jobs.stop()
             state.pool.shutdown(wait=False, cancel_futures=True)
+            state.plans.shutdown()

@@ -7,10 +7,10 @@ CPU work (planning, export) runs on a thread pool so the event loop stays free.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -18,12 +18,12 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from nbprod.config import ProjectConfig
-from nbprod.export import export_notebooks, plan_notebook
+from nbprod.errors import NotFoundError
+from nbprod.export import export_notebooks
 from nbprod.gitops.status import repository_status
 from nbprod.history.records import RunRecord
 from nbprod.notebook.parameters import find_parameters_cell
-from nbprod.notebook.reader import parse_notebook, read_notebook
+from nbprod.notebook.reader import read_notebook
 from nbprod.run.batch import create_batch, expand_grid
 from nbprod.run.single import queue_run
 from nbprod.server.base import NbprodHandler, RequestError
@@ -34,6 +34,7 @@ from nbprod.server.monitor_handlers import (
     MonitorChecksHandler,
     MonitorHandler,
 )
+from nbprod.server.planning import plan_json
 from nbprod.server.sync_handlers import SyncHandler
 
 API = r"/nbprod/api"
@@ -80,53 +81,62 @@ class PlanCache:
         self.plans: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.lock = Lock()
 
-    def get(self, key: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Return the cached plan for ``key``, making it when missing."""
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The cached plan for ``key``, or None."""
         with self.lock:
             if key in self.plans:
                 self.plans.move_to_end(key)
                 return self.plans[key]
-        plan = make()
+        return None
+
+    def store(self, key: str, plan: dict[str, Any]) -> None:
+        """Keep ``plan`` for ``key``, dropping the oldest beyond the size."""
         with self.lock:
             self.plans[key] = plan
             while len(self.plans) > self.size:
                 self.plans.popitem(last=False)
-        return plan
 
 
 _plans = PlanCache()
-
-
-def plan_json(
-    path: Path, config: ProjectConfig, text: str | None = None
-) -> dict[str, Any]:
-    """The plan of a notebook (saved, or ``text`` from the editor) as JSON, cached."""
-    if text is None:
-        text = path.read_text("utf-8")
-    key = hashlib.sha256(f"{path}\0{config}\0".encode() + text.encode()).hexdigest()
-
-    def make() -> dict[str, Any]:
-        nb = parse_notebook(text, config.relpath(path))
-        return plan_notebook(path, config, nb).to_dict(config)
-
-    return _plans.get(key, make)
+#: plans being made, by key (only touched on the event loop)
+_pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
 
 class PlanHandler(NbprodHandler):
     """``GET``: the export plan of a saved notebook; ``POST {content}``: of unsaved content."""
 
+    async def plan(self, path: Path, text: str | None = None) -> dict[str, Any]:
+        """The plan of ``path`` (or of ``text`` for it), cached, made in a worker process."""
+        if text is None:
+            text = await self.off_loop(path.read_text, "utf-8")
+        config = self.project
+        key = hashlib.sha256(f"{path}\0{config}\0".encode() + text.encode()).hexdigest()
+        plan = _plans.lookup(key)
+        if plan is not None:
+            return plan
+        # the same content asked again while it is being planned (the preview
+        # and a save, twenty tabs) waits for that one plan instead of making more
+        pending = _pending.get(key)
+        if pending is None:
+            pool = self.settings["nbprod"].plans
+            pending = asyncio.ensure_future(pool.run(plan_json, path, config, text))
+            _pending[key] = pending
+            pending.add_done_callback(lambda _: _pending.pop(key, None))
+        made = await asyncio.shield(pending)
+        _plans.store(key, made)
+        return made
+
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        notebook = self.resolve_source(path)
-        self.reply(await self.off_loop(plan_json, notebook, self.project))
+        self.reply(await self.plan(self.resolve_source(path)))
 
     @web.authenticated
     @authorized
     async def post(self, path: str) -> None:
         notebook = self.resolve_source(path, must_exist=False)
         text = json.dumps(field(self.body(), "content", dict))
-        self.reply(await self.off_loop(plan_json, notebook, self.project, text))
+        self.reply(await self.plan(notebook, text))
 
 
 class ExportHandler(NbprodHandler):
@@ -415,12 +425,63 @@ def _query_int(handler: NbprodHandler, name: str, default: int) -> int:
     return value
 
 
+class UnknownRouteHandler(NbprodHandler):
+    """Every other URL under ``/nbprod/api/``: the API's JSON errors, not Tornado's HTML.
+
+    A URL that tries to leave a folder (``..``, ``%2e%2e``, an absolute or
+    NUL-holding path) is the documented 400; anything else is a 404 naming
+    the URL. Without this route such URLs fell through to Jupyter's HTML
+    404 page, which a client of the JSON API cannot read.
+    """
+
+    def refuse(self, rest: str) -> None:
+        """Raise the 400 for a traversal attempt, else the 404."""
+        segments = rest.replace("\\", "/").split("/")
+        if ".." in segments or "\0" in rest:
+            raise RequestError(f"{rest!r}: '..' is not allowed in paths")
+        if rest.startswith(("/", "\\")) or "//" in rest:
+            raise RequestError(
+                f"{rest!r}: absolute paths are not allowed, give a path relative "
+                "to the server root"
+            )
+        raise NotFoundError(
+            f"no such route: {self.request.method} /nbprod/api/{rest}",
+            hint="see docs/api.md for the routes of the API",
+        )
+
+    @web.authenticated
+    @authorized
+    async def get(self, rest: str) -> None:
+        self.refuse(rest)
+
+    @web.authenticated
+    @authorized
+    async def post(self, rest: str) -> None:
+        self.refuse(rest)
+
+    @web.authenticated
+    @authorized
+    async def put(self, rest: str) -> None:
+        self.refuse(rest)
+
+    @web.authenticated
+    @authorized
+    async def patch(self, rest: str) -> None:
+        self.refuse(rest)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, rest: str) -> None:
+        self.refuse(rest)
+
+
 ID = r"(?P<{}>[A-Za-z0-9_-]+)"
 
 
 def routes() -> list[tuple[str, type[NbprodHandler]]]:
     """Every route of the API, as jupyter_server wants them."""
     from nbprod.server import ui_handlers as ui  # it builds on HistoryHandler
+    from nbprod.server.deps_handlers import DepsHandler
 
     return [
         (rf"{API}/runs/compare", ui.CompareHandler),
@@ -443,4 +504,7 @@ def routes() -> list[tuple[str, type[NbprodHandler]]]:
         (rf"{API}/alerts", AlertsHandler),
         (rf"{API}/info", ui.InfoHandler),
         (rf"{API}/ship/preview", ui.ShipPreviewHandler),
+        (rf"{API}/deps", DepsHandler),
+        # last: whatever no route above matched (Tornado tries them in order)
+        (rf"{API}/(?P<rest>.*)", UnknownRouteHandler),
     ]

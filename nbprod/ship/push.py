@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import (
@@ -31,6 +31,9 @@ from nbprod.gate import GateReport, StepResult, require_project, run_gate
 from nbprod.gitops.git import Git, GitResult, redact_url
 from nbprod.gitops.strip import install_strip_filter
 from nbprod.locks import project_lock
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 
 @dataclass
@@ -191,7 +194,7 @@ def push_project(
     remote: str | None = None,
     branch: str | None = None,
     dry_run: bool = False,
-    store: Any = None,
+    store: HistoryStore | None = None,
     on_step: Callable[[str, StepResult | None], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> PushResult:
@@ -324,7 +327,7 @@ def push_project(
 def _export_and_gate(
     config: ProjectConfig,
     result: PushResult,
-    store: Any,
+    store: HistoryStore | None,
     on_step: Callable[[str, StepResult | None], None] | None,
     on_progress: Callable[[str], None] | None,
 ) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
 from nbprod.widgets._watch import html_table, message, project_of, short
+
+if TYPE_CHECKING:
+    from nbprod.history.store import HistoryStore
 
 
 class Monitor(w.VBox):
@@ -85,7 +88,7 @@ class Monitor(w.VBox):
         self._show(alerts)
 
     @staticmethod
-    def _alerts(store: Any, notebook: str) -> list[dict[str, Any]]:
+    def _alerts(store: HistoryStore, notebook: str) -> list[dict[str, Any]]:
         from nbprod.history.monitor_store import MonitorStore
 
         events = MonitorStore(store).list_alerts(notebook=notebook, limit=10)

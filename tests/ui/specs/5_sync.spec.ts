@@ -69,11 +69,13 @@ test('a hand edit in the module editor is refused by export, then pulled into it
   await expect(change).toHaveAttribute('data-cell-id', 'df131251');
   await expect(change.locator('h3')).toContainText('Cell 11 · df131251 · FEATURE_COLUMNS = [');
   await expect(change.locator('.jp-nbprod-diffLine[data-kind="add"]', { hasText: 'def churn_rate(' })).toBeVisible();
-  await dialog.screenshot({ path: testInfo.outputPath('sync-dialog.png') });
+  const content = dialog.locator('.jp-Dialog-content');
+  await saveScreenshot(content, testInfo, 'sync-dialog.png');
   await page.evaluate(() => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' }));
-  await expect(page.locator('body[data-jp-theme-light="false"]')).toBeVisible();
-  await dialog.screenshot({ path: testInfo.outputPath('sync-dialog-dark.png') });
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+  await saveScreenshot(content, testInfo, 'sync-dialog-dark.png');
   await page.evaluate(() => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' }));
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
   await dialog.locator('button', { hasText: 'Pull Edits' }).click();
 
   // the open notebook reloads from disk: the cell now holds the new function
@@ -82,6 +84,10 @@ test('a hand edit in the module editor is refused by export, then pulled into it
   expect(await cellSource(page, 10)).toMatch(/^FEATURE_COLUMNS = \[/);
   await expect(refused).toHaveCount(0);
   await page.notebook.selectCells(10);
+  // show the end of the cell, where the new function is
+  const cell = await page.notebook.getCellLocator(10);
+  await cell!.evaluate((node: HTMLElement) => node.scrollIntoView({ block: 'end' }));
+  await expect(cell!.locator('.cm-line', { hasText: 'def churn_rate(' })).toBeVisible();
   await saveScreenshot(page.locator('.jp-NotebookPanel').first(), testInfo, 'sync-pulled.png');
 
   // and export agrees with the file now: nothing stale, nothing refused
