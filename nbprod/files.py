@@ -14,13 +14,9 @@ _PLAIN_FILE_MODE = 0o666
 def write_atomic(path: Path, text: str | bytes) -> bool:
     """Write ``text`` to ``path`` atomically, skipping unchanged content.
 
-    The text goes to a temporary file in the same folder, which then replaces
-    the target in one rename, so a reader never sees a half-written file.
-
-    The file gets the mode a plain ``open(path, "w")`` would give it: a new
-    file the umask's mode (and the folder's default ACL), an existing file its
-    own mode. Not the 0600 of ``tempfile.mkstemp``: on a shared volume that
-    would hide generated code from the colleagues who read it.
+    The text goes to a temporary file in the same folder (:func:`stage_write`),
+    which then replaces the target in one rename, so a reader never sees a
+    half-written file.
 
     Parameters
     ----------
@@ -35,9 +31,35 @@ def write_atomic(path: Path, text: str | bytes) -> bool:
         True when the file was written, False when it already had this content.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
+    tmp = stage_write(path, data)
+    if tmp is None:
+        return False
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def stage_write(path: Path, data: bytes) -> Path | None:
+    """Write ``data`` to a new temporary file next to ``path``, ready to replace it.
+
+    The temporary file has the mode a plain ``open(path, "w")`` would give
+    ``path``: a new file the umask's mode (and the folder's default ACL), an
+    existing file its own mode. Not the 0600 of ``tempfile.mkstemp``: on a
+    shared volume that would hide generated code from the colleagues who read
+    it. The caller renames it over ``path`` (``os.replace``) or deletes it;
+    writers of several files at once stage them all first.
+
+    Returns
+    -------
+    Path or None
+        The temporary file, or None when ``path`` already holds ``data``.
+    """
     try:
         if path.read_bytes() == data:
-            return False
+            return None
     except FileNotFoundError:
         pass
     try:
@@ -52,11 +74,10 @@ def write_atomic(path: Path, text: str | bytes) -> bool:
             if keep is not None:
                 os.fchmod(handle.fileno(), keep)
             handle.write(data)
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return True
+    return tmp
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:

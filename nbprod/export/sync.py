@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import textwrap
 import uuid
 from collections.abc import Iterable
@@ -58,6 +57,7 @@ from nbprod.export.writer import (
     read_base,
     record_notebook,
 )
+from nbprod.files import stage_write
 from nbprod.locks import project_lock
 from nbprod.notebook.cells import Cell, Role, classify_cells, parse_directives
 from nbprod.notebook.ipython import make_plain
@@ -582,18 +582,8 @@ def _write_together(items: list[tuple[Path, str]]) -> list[bool]:
                 old: bytes | None = path.read_bytes()
             except FileNotFoundError:
                 old = None
-            if old == data:
-                plans.append((path, data, old, None))
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-            )
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            # the mode the file had, or a plain write would give; not mkstemp's 0600
-            os.chmod(tmp, path.stat().st_mode & 0o777 if old is not None else _mode())
-            plans.append((path, data, old, tmp))
+            staged = stage_write(path, data)
+            plans.append((path, data, old, str(staged) if staged else None))
     except BaseException:
         for *_, pending in plans:
             if pending:
@@ -617,18 +607,6 @@ def _write_together(items: list[tuple[Path, str]]) -> list[bool]:
                 Path(pending).unlink(missing_ok=True)
         raise
     return [pending is not None for *_, pending in plans]
-
-
-def _mode() -> int:
-    """The mode of a new file under the process umask, read without changing it
-    (``os.umask`` would race with the server's other threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o644
 
 
 # -- the sync of one notebook ---------------------------------------------------

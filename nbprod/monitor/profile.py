@@ -436,21 +436,10 @@ def profile(name: str, data: Any) -> Any:
 
 def read_profiles(nb: NotebookNode) -> dict[str, dict[str, Any]]:
     """Return the profiles recorded in an executed notebook (the last of each name)."""
-    profiles: dict[str, dict[str, Any]] = {}
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") not in ("display_data", "execute_result"):
-                continue
-            data = output.get("data", {}).get(PROFILE_MIME)
-            if isinstance(data, str):  # some writers keep JSON mime data as text
-                try:
-                    data = json.loads(data)
-                except ValueError:
-                    continue
-            if (
-                isinstance(data, dict)
-                and isinstance(data.get("name"), str)
-                and isinstance(data.get("columns"), dict)
-            ):
-                profiles[data["name"]] = data
-    return profiles
+    from nbprod.notebook.outputs import recorded_payloads
+
+    return {
+        data["name"]: data
+        for data in recorded_payloads(nb, PROFILE_MIME)
+        if isinstance(data.get("columns"), dict)
+    }

@@ -85,17 +85,8 @@ def record(name: str, value: Any) -> Any:
 
 def read_metrics(nb: NotebookNode) -> dict[str, Any]:
     """Return the metrics recorded in an executed notebook (the last value of each name)."""
-    metrics: dict[str, Any] = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") not in ("display_data", "execute_result"):
-                continue
-            data = output.get("data", {}).get(METRIC_MIME)
-            if isinstance(data, str):  # some writers keep JSON mime data as text
-                try:
-                    data = json.loads(data)
-                except ValueError:
-                    continue
-            if isinstance(data, dict) and isinstance(data.get("name"), str):
-                metrics[data["name"]] = data.get("value")
-    return metrics
+    from nbprod.notebook.outputs import recorded_payloads
+
+    return {
+        data["name"]: data.get("value") for data in recorded_payloads(nb, METRIC_MIME)
+    }
