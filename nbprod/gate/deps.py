@@ -213,8 +213,8 @@ class DepsReport:
                     "version and dependencies)",
                     path=self.pyproject,
                     code="deps",
-                    hint="run `nbprod init` (it writes a minimal [project]) or "
-                    "`nbprod deps --add`",
+                    hint="set the project up (init writes a minimal [project]), "
+                    "or add the dependencies (deps --add writes them)",
                 )
             )
         for problem in self.problems:
@@ -856,7 +856,8 @@ def add_dependencies(
     if not path.is_file():
         raise ConfigError(
             f"{config.root} has no pyproject.toml",
-            hint="run `nbprod init` first",
+            hint="set the project up first (init writes one)",
+            actions=("init",),
         )
     report = check_dependencies(config)
     text = path.read_text("utf-8")

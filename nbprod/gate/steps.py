@@ -377,7 +377,7 @@ def monitor_step(ctx: GateContext) -> StepResult:
                         code="monitor",
                         name=check.key,
                         outcome="failed",
-                        hint=f"see `nbprod monitor {notebook}` (run {report.run})",
+                        hint=f"see the checks of run {report.run} of {notebook} (monitoring)",
                     )
                 )
             if report.ok:

@@ -416,7 +416,7 @@ class HistoryStore:
                     found = "no run" if not rows else "more than one run"
                     raise NotFoundError(
                         f"{found} with id {run_id!r} in the history",
-                        hint="list the runs with `nbprod runs`",
+                        hint="the run history lists every run",
                     )
                 row = rows[0]
             return self._record(row)
@@ -507,7 +507,7 @@ class HistoryStore:
             if row is None:
                 raise NotFoundError(
                     f"no batch {batch_id!r} in the history",
-                    hint="batch ids are printed by `nbprod batch` and shown by `nbprod runs`",
+                    hint="the run history shows every batch id",
                 )
             counts = dict(
                 session.execute(

@@ -203,7 +203,7 @@ def resolve_baseline(
         raise ConfigError(
             f'the baseline run {setting!r} of "{run.notebook}" is not in the history',
             Location(str(config.root / "pyproject.toml")),
-            hint='use "first", "previous" or an id listed by `nbprod runs`',
+            hint='use "first", "previous" or the id of a run in the run history',
         ) from None
 
 

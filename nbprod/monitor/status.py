@@ -147,7 +147,7 @@ def set_baseline(
     if run.status != SUCCEEDED:
         raise NotFoundError(
             f"run {run.id} {run.status}: only a succeeded run can be a baseline",
-            hint="list the succeeded runs with `nbprod runs --status succeeded`",
+            hint="pick a succeeded run of the notebook from the run history",
         )
     stamp = MonitorStore(store).pin_baseline(run.notebook, run.id)
     return {"notebook": run.notebook, "run": run.id, "set_at": stamp.isoformat()}

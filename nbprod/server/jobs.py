@@ -208,7 +208,7 @@ class JobManager:
             raise NothingToCancel(
                 f"{target} is not running under this server "
                 f"(pid {owner.pid} on {owner.host} runs it)",
-                hint="a batch started with `nbprod batch` stops with Ctrl-C in its terminal",
+                hint="it was started from a terminal: stop it there (Ctrl-C)",
             )
         # no live process has it: cancelled now, so nothing waits on it forever
         self.store.cancel_unfinished(target)

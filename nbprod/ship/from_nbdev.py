@@ -449,7 +449,8 @@ def move_from_nbdev(
     if settings is None:
         raise NbprodError(
             f"{root} has no nbdev settings (settings.ini, or [tool.nbdev] in pyproject.toml)",
-            hint="run it in the nbdev project's folder, or run `nbprod init` instead",
+            hint="run it in the nbdev project's folder, or set the folder up with a plain init",
+            actions=("init",),
         )
     additions = _pyproject_additions(settings)
     result = NbdevMove(root, settings, additions, dry_run)
