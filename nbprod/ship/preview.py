@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,10 @@ from nbprod.export import export_notebooks
 from nbprod.gitops.git import Git
 from nbprod.gitops.strip import strip_filter_configured
 from nbprod.ship.push import push_project
+
+#: one preview at a time per process: `git add --dry-run` takes the index lock, and
+#: the panel asks on save, export and focus at once
+_PREVIEW_LOCK = threading.Lock()
 
 #: beyond this many diff lines a file's diff is cut (the panel is no pager)
 MAX_DIFF_LINES = 400
@@ -123,9 +128,10 @@ def preview_push(config: ProjectConfig) -> PushPreview:
     GitError
         Not a repository, no such remote or branch (as ``nbprod push`` would).
     """
-    dry = push_project(config, "preview", dry_run=True)
+    with _PREVIEW_LOCK:
+        dry = push_project(config, "preview", dry_run=True)
+        planned = export_notebooks(config, check=True)
     git = Git(config.root)
-    planned = export_notebooks(config, check=True)
     stale = {f.path: f.diff for f in planned.stale}
     generated = {f.path for nb in planned.notebooks for f in nb.files}
     preview = PushPreview(
