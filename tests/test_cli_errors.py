@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -19,8 +20,10 @@ def _broken_notebook(folder: Path) -> Path:
 
 
 def test_an_error_under_json_is_json_on_stdout_for_run_and_check(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a notebook outside any project runs in the working folder's: keep it here
+    monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     notebook = _broken_notebook(tmp_path)
     run = runner.invoke(main, ["run", str(notebook), "--json"])

@@ -75,15 +75,31 @@ def thread_count() -> int:
 
 
 def environment_fingerprint(path: list[str]) -> list[Any]:
-    """What decides which code an import finds: the path entries and their mtimes.
+    """What decides which code an import finds: the path entries, and the mtimes
+    of the folders packages are installed into.
 
-    Installing or removing a package changes its site-packages folder's mtime;
-    an added ``.pth`` file or a changed ``PYTHONPATH`` changes the entries.
+    Installing or removing a package changes its site-packages folder's mtime
+    (and so does adding a module to a ``PYTHONPATH`` folder); an added ``.pth``
+    file or a changed ``PYTHONPATH`` changes the entries. Other entries (the
+    project folder an editable install puts on the path, the working folder)
+    count by name only: files come and go there all the time (a history, a
+    cache), and the project's own modules are never preloaded.
     """
+    watched = {
+        os.path.realpath(entry)
+        for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if entry
+    }
     found: list[Any] = []
     for entry in path:
+        real = os.path.realpath(entry or ".")
+        if real not in watched and not real.endswith(
+            ("site-packages", "dist-packages")
+        ):
+            found.append([entry, None])
+            continue
         try:
-            found.append([entry, os.stat(entry or ".").st_mtime_ns])
+            found.append([entry, os.stat(real).st_mtime_ns])
         except OSError:
             found.append([entry, None])
     return found
