@@ -173,7 +173,7 @@ def test_project_without_project_table_cannot_be_installed_and_init_adds_one(
     assert first.message.startswith(
         "pyproject.toml has no [project] table: the package cannot be installed"
     )
-    assert first.hint and "nbprod init" in first.hint
+    assert first.hint and "init writes a minimal [project]" in first.hint
 
     result = nbprod(root, "init", str(root))
     assert result.exit_code == 0, result.output
