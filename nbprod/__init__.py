@@ -4,9 +4,13 @@ Export tagged cells to a package with tests, run notebooks with parameters
 and keep an audit trail of every run, and ship through a quality gate.
 """
 
-from nbprod._version import __version__
-from nbprod.monitor.profile import profile
-from nbprod.run.metrics import record
+from nbprod._startup import defer_slow_imports
+
+defer_slow_imports()  # before anything imports nbformat (and so jsonschema)
+
+from nbprod._version import __version__  # noqa: E402
+from nbprod.monitor.profile import profile  # noqa: E402
+from nbprod.run.metrics import record  # noqa: E402
 
 __all__ = ["__version__", "profile", "record"]
 
