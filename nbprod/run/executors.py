@@ -85,7 +85,7 @@ class LocalExecutor(Executor):
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
             [
-                "nbprod.run.startup",  # first: before anything imports jsonschema
+                # nbprod's __init__ defers jsonschema's slow optional import
                 "nbprod.run.liveness",  # the forkserver dies with the batch
                 "nbprod.run.execute",
                 "papermill.engines",
