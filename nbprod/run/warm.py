@@ -235,6 +235,10 @@ class Template(_TemplateClient):
         # the kernel sets this itself before anything imports matplotlib;
         # a preloaded matplotlib must see it too
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # debugpy (preloaded with ipykernel) warns on stderr, in the user's
+        # terminal, that frozen modules may hide breakpoints: nobody attaches
+        # a debugger to a papermill run
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         for var in THREAD_PINS:
             if var not in env:
                 env[var] = "1"
@@ -376,30 +380,35 @@ def stop_sharing() -> None:
 
 
 def _new_template(
-    key: tuple[Any, ...], modules: tuple[str, ...], forced: tuple[str, ...]
+    key: tuple[Any, ...],
+    modules: tuple[str, ...],
+    forced: tuple[str, ...],
+    shared: str | None = None,
 ) -> _TemplateClient:
-    """A published template when this process shares them, else a private one."""
+    """A published template when this process shares them, else one published in
+    ``shared`` (or ``NBPROD_WARM_TEMPLATES``) by another process, else a private one."""
     if _PUBLISHING is not None:
         path = os.path.join(_PUBLISHING, _published_name(key))
         template = Template(modules, forced, socket_path=path)
         write_atomic(Path(_pid_path(path)), str(template.pid))
         return template
-    folder = os.environ.get(SHARED_ENV)
+    folder = shared or os.environ.get(SHARED_ENV)
     if folder:
-        shared = SharedTemplate(
+        found = SharedTemplate(
             modules, forced, os.path.join(folder, _published_name(key))
         )
-        if shared.alive():
-            return shared
+        if found.alive():
+            return found
     return Template(modules, forced)
 
 
 def get_template(
-    modules: tuple[str, ...], forced: tuple[str, ...] = ()
+    modules: tuple[str, ...], forced: tuple[str, ...] = (), shared: str | None = None
 ) -> _TemplateClient:
     """The template for these imports: a shared one, else this process's own.
 
     Started (as a fresh process) when missing; a template that died is replaced.
+    ``shared`` is a folder another process published its templates in.
     """
     key = _template_key(modules, forced)
     with _TEMPLATES_LOCK:
@@ -413,7 +422,7 @@ def get_template(
             )
             template = None
         if template is None:
-            template = _TEMPLATES[key] = _new_template(key, modules, forced)
+            template = _TEMPLATES[key] = _new_template(key, modules, forced, shared)
         return template
 
 
@@ -532,9 +541,10 @@ def provisioner_class() -> type:
             km = self.parent
             modules = tuple(getattr(km, "warm_modules", ()) or ())
             forced = tuple(getattr(km, "warm_forced", ()) or ())
+            shared = getattr(km, "warm_shared", None)
             reason = self._refusal(cmd, kwargs)
             if reason is None:
-                template = get_template(modules, forced)
+                template = get_template(modules, forced, shared)
                 env = dict(kwargs.get("env") or os.environ)
                 # what jupyter_client's launcher tells a kernel about its parent
                 env.setdefault("JPY_PARENT_PID", str(os.getpid()))
@@ -546,7 +556,7 @@ def provisioner_class() -> type:
                     if "environment changed" in reason:
                         restart_template(template)
                     elif not template.alive():
-                        get_template(modules, forced)  # start its replacement now
+                        get_template(modules, forced, shared)  # its replacement, now
                 else:
                     self.process = ForkedKernel(pid)  # type: ignore[assignment]
                     self.pid = self.pgid = pid
@@ -595,7 +605,10 @@ def clear_last_start() -> None:
 
 @functools.cache
 def kernel_manager_class(
-    base: type, modules: tuple[str, ...], forced: tuple[str, ...]
+    base: type,
+    modules: tuple[str, ...],
+    forced: tuple[str, ...],
+    shared: str | None = None,
 ) -> type:
     """A subclass of the kernel manager ``base`` starting its kernels warm."""
     provisioner = provisioner_class()
@@ -611,6 +624,7 @@ def kernel_manager_class(
     members: dict[str, Any] = {
         "warm_modules": modules,
         "warm_forced": forced,
+        "warm_shared": shared,
         "_async_pre_start_kernel": _async_pre_start_kernel,
     }
     if inspect.iscoroutinefunction(getattr(base, "pre_start_kernel", None)):  # async
