@@ -15,6 +15,7 @@ import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import forkserver
 from typing import Any
 
 import psutil
@@ -102,6 +103,9 @@ class LocalExecutor(Executor):
                 "nbformat",
             ]
         )
+        # start the forkserver's imports now, while the batch is being
+        # recorded, rather than at the first run
+        forkserver.ensure_running()
         self._pool = self._new_pool()
         self._kernels: list[psutil.Process] = []
 
