@@ -215,7 +215,9 @@ def _engine() -> Any:
 def _kernel_client_class() -> Any:
     from queue import Empty
 
+    import zmq.asyncio
     from jupyter_client.asynchronous import AsyncKernelClient
+    from traitlets import default
 
     class ReadyKernelClient(AsyncKernelClient):
         """jupyter_client's client, told a kernel is ready as soon as it is.
@@ -226,6 +228,16 @@ def _kernel_client_class() -> Any:
         status messages, which nbclient skips anyway (it reads only the
         messages of the cell it executes), so this check stops at the reply.
         """
+
+        @default("context")
+        def _default_context(self) -> zmq.asyncio.Context:
+            # the client connects before the kernel (a fork, milliseconds
+            # old) has bound its sockets, and ZMQ retries a missing endpoint
+            # only every 100 ms by default: every kernel start waited for that
+            self._created_context = True
+            context = zmq.asyncio.Context()
+            context.setsockopt(zmq.RECONNECT_IVL, 5)
+            return context
 
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             deadline = time.monotonic() + (math.inf if timeout is None else timeout)

@@ -27,6 +27,7 @@ the kernel is started the normal way, and the reason is logged.
 from __future__ import annotations
 
 import ast
+import asyncio
 import atexit
 import contextlib
 import functools
@@ -569,6 +570,17 @@ def provisioner_class() -> type:
             record_start(self.start_mode)
             log.warning("warm kernel refused (%s): starting a normal kernel", reason)
             return await super().launch_kernel(cmd, **kwargs)
+
+        async def wait(self) -> int | None:
+            # jupyter_client polls a dying kernel every 0.1 s; a forked kernel
+            # is gone (reaped by its template) within milliseconds of SIGKILL,
+            # and every run of a batch ends with one
+            process = self.process
+            if isinstance(process, ForkedKernel):
+                while process.poll() is None:
+                    await asyncio.sleep(0.005)
+            result: int | None = await super().wait()
+            return result
 
         @staticmethod
         def _refusal(cmd: list[str], kwargs: dict[str, Any]) -> str | None:
