@@ -102,6 +102,32 @@ test('the role label sits in the prompt area: not over the code, not under the t
   }
 });
 
+test('the panel keeps the width the user set across a reload', async ({ page }) => {
+  const panel = await openNotebook(page, FEATURES);
+  // drag the split handle as a user would: wider than the panel opens
+  await page.sidebar.setWidth(620, 'right');
+  const set = (await panel.boundingBox())!;
+  expect(set.width).toBeGreaterThan(560);
+  // JupyterLab's layout restorer keeps the sidebar's share of the window in the
+  // workspace: wait until the drag is saved there, as a user's next reload finds it
+  const sizes = () => page.evaluate(() => (window as any).jupyterapp.shell.saveLayout().relativeSizes as number[]);
+  const saved = () =>
+    page.evaluate(async () => {
+      const reply = await fetch('/lab/api/workspaces/default');
+      return reply.ok ? ((await reply.json()).data?.['layout-restorer:data']?.relativeSizes ?? null) : null;
+    });
+  const dragged = await sizes();
+  await expect.poll(saved).toEqual(dragged);
+  // the workspace restores the notebook, not the Launcher galata waits for
+  await page.reload({ waitForIsReady: false });
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+  await expect(panel).toBeVisible();
+  await expect(panel.locator('.jp-nbprod-notebook')).toHaveText(FEATURES);
+  const restored = (await panel.boundingBox())!;
+  expect(Math.abs(restored.width - set.width), `set ${set.width} px, after the reload ${restored.width} px`).toBeLessThanOrEqual(2);
+  expect(Math.abs(restored.x - set.x)).toBeLessThanOrEqual(2);
+});
+
 test('an output notebook shows the run it came from, not Export and Run', async ({ page }, testInfo) => {
   test.setTimeout(300000);
   const batch = await batchOfTrain(page);
