@@ -285,6 +285,8 @@ def test_after_a_push_the_dry_run_sees_an_edit_and_filters_it_once(
     # a user who pushed and then edits a notebook sees it in what push commits
     assert "notebooks/orders.ipynb" in dry.files
     assert "notebooks/more.ipynb" not in dry.files
+    # and the tracked module the export will rewrite from it
+    assert "src/shop/orders.py" in dry.exported and "src/shop/orders.py" in dry.files
     assert again.files == dry.files
     # nbstripout (a Python process each) ran once per notebook, and not again
     # for the second look at unchanged files

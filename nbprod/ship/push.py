@@ -427,9 +427,10 @@ def _dry_run(
             # "add 'path'" / "remove 'path'"
             if "'" in line:
                 would.append(line.split("'", 1)[1].rsplit("'", 1)[0])
-    new_files = [
-        p for p in result.exported if p not in existing and p not in git.ignored([p])
-    ]
+    # every file the export will write, new or tracked: the commit holds what
+    # export writes, not what is on disk now (git cannot see that change yet)
+    ignored_exports = git.ignored(result.exported)
+    new_files = [p for p in result.exported if p not in ignored_exports]
     already = git.staged_files()
     # the tracked notebooks `add --update .` and `add --renormalize` restage
     restaged = git.changed_through_filters(tracked_notebooks)

@@ -234,8 +234,9 @@ test('Ship lists what push will commit with diffs; Check Only exports stale file
   const file = ship.locator('.jp-nbprod-shipFile[data-path="notebooks/01_features.ipynb"]');
   await expect(file).toBeVisible();
   await expect(ship.locator('.jp-nbprod-staleNote')).toBeVisible();
-  // (the example keeps generated files out of git: they are checked, not committed)
   await expect(ship.locator('.jp-nbprod-staleNote')).toContainText('export them first');
+  // the module the export will rewrite is listed too (tracked since 3_ship's push, or new)
+  await expect(ship.locator('.jp-nbprod-shipFile[data-path="src/churn/features.py"]')).toBeVisible();
   await file.locator('.jp-nbprod-shipFileButton').click();
   const diff = file.locator('.jp-nbprod-diff');
   await expect(diff.locator('.jp-nbprod-diffLine[data-kind="add"]', { hasText: 'RATE_OF_CHURN = 0.25' })).toBeVisible();
