@@ -313,7 +313,9 @@ class Git:
         tracked = list(stats)
         if not tracked:
             return []
-        attrs = self.run("check-attr", "-z", "filter", "--", *tracked).stdout.split("\0")
+        attrs = self.run("check-attr", "-z", "filter", "--", *tracked).stdout.split(
+            "\0"
+        )
         # "path\0filter\0value\0" per path
         filters = {attrs[i]: attrs[i + 2] for i in range(0, len(attrs) - 2, 3)}
         drivers = self.run(
