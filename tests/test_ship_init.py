@@ -38,7 +38,8 @@ def test_init_sets_a_plain_folder_up_and_a_second_run_changes_nothing(
     assert ".nbprod/" in ignored and "runs/" in ignored
     assert "*.ipynb filter=nbstripout" in (root / ".gitattributes").read_text()
     clean = git(root, "config", "--get", "filter.nbstripout.clean")
-    assert "nbstripout" in clean and "--keep-id" in clean
+    # nbstripout behind nbprod's import deferral, keeping cell ids
+    assert "-m nbprod.gitops.nbstripout_filter --keep-id" in clean
     hook = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())
     (entry,) = [h["entry"] for r in hook["repos"] for h in r["hooks"]]
     assert entry == "nbprod export --check"
