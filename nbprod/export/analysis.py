@@ -401,7 +401,9 @@ def analyze_cell(code: str) -> CellSymbols:
             # Hoisted imports stay out of bound_so_far on purpose: reads of their
             # names remain uses, so the plan keeps exactly the imports that are used.
             for name, text in pairs:
-                symbols.imports.setdefault(name, ImportBinding(name, text, line))
+                # the last import of a name wins, as it does when the cell runs
+                # (`import time` then `from time import time`: the function)
+                symbols.imports[name] = ImportBinding(name, text, line)
             symbols.import_lines.update(range(line, (node.end_lineno or line) + 1))
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

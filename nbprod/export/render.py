@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -204,6 +203,80 @@ for _name, _value in list(globals().items()):
             pass"""
 
 
+def _string_continuations(code: str) -> set[int]:
+    """Line numbers (1-based) that continue a string literal begun on an earlier line.
+
+    Their text is part of the string's value: indenting them would change it.
+    """
+    import io
+    import tokenize
+
+    inside: set[int] = set()
+    # f-strings are split into parts from Python 3.12 on: any part may span lines
+    parts = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type in parts and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        return inside
+    return inside
+
+
+def indent_code(code: str, prefix: str) -> str:
+    """``code`` indented by ``prefix``, string literals' continuation lines left as they are.
+
+    ``textwrap.indent`` would put ``prefix`` inside a multi-line string too
+    (a test's expected output, a sample of source code), changing its value;
+    the continuation lines of a string keep their columns, valid Python
+    inside a function as at module level.
+
+    Parameters
+    ----------
+    code : str
+        Python code at module level.
+    prefix : str
+        The indentation to add, such as four spaces.
+
+    Returns
+    -------
+    str
+        The indented code.
+    """
+    keep = _string_continuations(code)
+    return "\n".join(
+        line if number in keep or not line.strip() else prefix + line
+        for number, line in enumerate(code.splitlines(), start=1)
+    )
+
+
+def dedent_code(body: str) -> str:
+    """The inverse of :func:`indent_code` on a function body: the code at module level.
+
+    Parameters
+    ----------
+    body : str
+        The lines under a ``def``, indented (string continuation lines may not be).
+
+    Returns
+    -------
+    str
+        The code without the body's indentation.
+    """
+    keep = _string_continuations("if True:\n" + body)
+    lines = body.splitlines()
+    indents = [
+        len(line) - len(line.lstrip())
+        for number, line in enumerate(lines, start=2)
+        if line.strip() and number not in keep
+    ]
+    width = min(indents, default=0)
+    return "\n".join(
+        line if number in keep else line[width:]
+        for number, line in enumerate(lines, start=2)
+    )
+
+
 def awaits_at_top_level(code: str) -> bool:
     """True when ``code`` uses ``await``, ``async for`` or ``async with`` outside a coroutine."""
     import ast
@@ -309,13 +382,13 @@ def render_file(
         parts.append(preamble)
     for chunk in chunks:
         if chunk.test_name and chunk.awaits:
-            body = textwrap.indent(chunk.code, "        ")
+            body = indent_code(chunk.code, "        ")
             parts.append(
                 f"\n{chunk.marker}\ndef {chunk.test_name}():\n"
                 f"    async def cell():\n{body}\n\n    asyncio.run(cell())\n"
             )
         elif chunk.test_name:
-            body = textwrap.indent(chunk.code, "    ")
+            body = indent_code(chunk.code, "    ")
             parts.append(f"\n{chunk.marker}\ndef {chunk.test_name}():\n{body}\n")
         else:
             parts.append(f"\n{chunk.marker}\n{chunk.code}\n")
