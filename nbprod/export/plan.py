@@ -32,6 +32,7 @@ from nbprod.export.render import (
     docstring_from_markdown,
     import_block,
     indent_code,
+    keep_bracket_comments,
     marker,
     render_file,
     sorted_all,
@@ -40,6 +41,7 @@ from nbprod.export.render import (
 from nbprod.export.shared import (
     LayoutCell,
     SharedLayout,
+    namespace_reads,
     plan_layout,
     split_definitions,
     without_imports,
@@ -402,7 +404,8 @@ class _Planner:
                     self._hidden_state(prepared, name, use.line, definers, "export")
                 else:
                     self._undefined(prepared, name, use.line)
-            defined |= symbols.defines.keys()
+            # a @patch function adds a method; its name keeps its earlier binding
+            defined |= symbols.defines.keys() - symbols.patched
             for line, text in symbols.side_effects:
                 self._report(
                     "warning",
@@ -527,6 +530,9 @@ class _Planner:
                 self._code(prepared, keep_imports=True),
                 full,
             )
+        # the tests' own star imports (`from fastcore.test import *`) open the file
+        for text in self._star_imports(tests):
+            imports[text] = text
         in_tests = [layout_cells[p.cell.index] for p in tests if p.symbols]
         layout = plan_layout(list(layout_cells.values()), in_tests)
         self.layout = layout
@@ -546,7 +552,10 @@ class _Planner:
                     if binding is not None:
                         if name not in layout.kept_imports.get(binder.index, ()):
                             imports[binding.statement] = binding.statement
-                    elif binder.module is not None:
+                    elif binder.module is not None and not (
+                        index in layout.runtime and name in layout.runtime_names
+                    ):
+                        # (a test-time cell imports a contested name where it reads it)
                         text = f"from {binder.module} import {name}"
                         imports[text] = text
                     continue
@@ -721,11 +730,13 @@ class _Planner:
             code = without_imports(
                 self._code(prepared, keep_imports=True),
                 layout.kept_imports.get(index, set()),
+                stars=True,
             ).strip("\n")
             if not code.strip():
                 continue
             mark = marker(self.name, index, cell.cell_id)
             if index not in layout.runtime:
+                code = keep_bracket_comments(code)
                 chunks.append(
                     Chunk(
                         mark,
@@ -739,7 +750,8 @@ class _Planner:
                 code, layout.runtime_names, layout.contested
             )
             if definitions:
-                chunks.append(Chunk(mark, definitions))
+                chunks.append(Chunk(mark, keep_bracket_comments(definitions)))
+            rest = keep_bracket_comments(namespace_reads(rest))
             rebinds = layout.rebinds.get(index, [])
             if rebinds and rest.strip():
                 # an exported cell bound these again after a test had: the

@@ -223,6 +223,64 @@ def _string_continuations(code: str) -> set[int]:
     return inside
 
 
+def keep_bracket_comments(code: str) -> str:
+    """``code`` with ``# fmt: off``/``# fmt: on`` around statements that comment inside brackets.
+
+    fastcore's ``docments`` reads a parameter's documentation from the
+    comment after it (``a:int, # the first number``); black, joining a
+    signature without a trailing comma onto one line, moves those comments
+    and changes what ``docments`` finds. Such statements keep the notebook's
+    layout; the file stays black-clean.
+
+    Parameters
+    ----------
+    code : str
+        Python code at module level.
+
+    Returns
+    -------
+    str
+        The code, with the markers around each such top-level statement.
+    """
+    import ast
+    import io
+    import tokenize
+
+    lines_with: set[int] = set()
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth -= 1
+            elif token.type == tokenize.COMMENT and depth > 0:
+                lines_with.add(token.start[0])
+        tree = ast.parse(code)
+    except (tokenize.TokenError, SyntaxError):
+        return code
+    if not lines_with:
+        return code
+    lines = code.splitlines()
+    starts: dict[int, int] = {}
+    for node in tree.body:
+        first = min(
+            [node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]
+        )
+        last = node.end_lineno or node.lineno
+        if any(first <= line <= last for line in lines_with):
+            starts[first] = last
+    out: list[str] = []
+    ends = set(starts.values())
+    for number, line in enumerate(lines, start=1):
+        if number in starts:
+            out.append("# fmt: off")
+        out.append(line)
+        if number in ends:
+            out.append("# fmt: on")
+    return "\n".join(out)
+
+
 def indent_code(code: str, prefix: str) -> str:
     """``code`` indented by ``prefix``, string literals' continuation lines left as they are.
 
@@ -315,7 +373,12 @@ def test_function_name(code: str, index: int, taken: set[str]) -> str:
     str
         A unique ``test_…`` identifier.
     """
-    first = code.lstrip().splitlines()[0].strip() if code.strip() else ""
+    lines = [
+        line.strip()
+        for line in code.splitlines()
+        if line.strip() and line.strip() not in ("# fmt: off", "# fmt: on")
+    ]
+    first = lines[0] if lines else ""
     slug = ""
     if first.startswith("#"):
         slug = re.sub(r"[^0-9a-z]+", "_", first.lstrip("# ").lower()).strip("_")[:60]

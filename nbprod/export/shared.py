@@ -206,8 +206,73 @@ def split_definitions(
     return "\n".join(definitions).strip("\n"), "\n".join(rest).strip("\n")
 
 
-def without_imports(code: str, keep: set[str]) -> str:
-    """``code`` without its top-level imports, but those binding a name of ``keep``."""
+_NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+#: calls that read the whole namespace: the cell depends on every earlier binding
+_NAMESPACE_CALLS = ("locals", "vars", "globals", "dir")
+
+
+def _namespace_calls(code: str, names: tuple[str, ...]) -> list[ast.Call]:
+    """Top-level calls without arguments of ``names`` (``locals()``), outside nested scopes."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found: list[ast.Call] = []
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_NEW_SCOPES, *_COMPREHENSIONS)):
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in names
+            and not node.args
+            and not node.keywords
+            and node.lineno == node.end_lineno
+        ):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def namespace_reads(code: str) -> str:
+    """``code`` with its top-level ``locals()`` and ``vars()`` read as ``globals()``.
+
+    At a notebook's top level ``locals()`` is the namespace every cell shares
+    (``get_schema_nm("ca.f", locals())``); in a test function it would be the
+    function's own, empty, variables. Calls inside functions, lambdas, classes
+    and comprehensions keep their meaning.
+
+    Parameters
+    ----------
+    code : str
+        A cell's code, run inside a test function.
+
+    Returns
+    -------
+    str
+        The code, each such call written ``globals()``.
+    """
+    found = _namespace_calls(code, ("locals", "vars"))
+    if not found:
+        return code
+    lines = code.splitlines()
+    # right to left, so earlier columns of a line stay valid (offsets are bytes)
+    for node in sorted(found, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        line = lines[node.lineno - 1].encode()
+        start, end = node.col_offset, node.end_col_offset or node.col_offset
+        lines[node.lineno - 1] = (line[:start] + b"globals()" + line[end:]).decode()
+    return "\n".join(lines)
+
+
+def without_imports(code: str, keep: set[str], stars: bool = False) -> str:
+    """``code`` without its top-level imports, but those binding a name of ``keep``.
+
+    With ``stars``, absolute ``from x import *`` lines go too (the file imports
+    them at its top: Python allows them nowhere else).
+    """
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -217,7 +282,9 @@ def without_imports(code: str, keep: set[str]) -> str:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if any(alias.name == "*" for alias in node.names):
-            continue  # star imports are never hoisted (their names are unknown)
+            if stars and isinstance(node, ast.ImportFrom) and not node.level:
+                drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+            continue
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
             continue
@@ -327,6 +394,14 @@ def _group(layout: SharedLayout, tests: list[LayoutCell]) -> None:
         if kept:
             layout.kept_imports[cell.index] = kept
         rebinds: list[str] = []
+        if _namespace_calls(cell.code, _NAMESPACE_CALLS):
+            # it reads every name: it runs after each test-time cell above it
+            for other in tests:
+                if other.index >= cell.index:
+                    break
+                if other.index in layout.runtime:
+                    a, b = find(cell.index), find(other.index)
+                    parent[max(a, b)] = min(a, b)
         for use in cell.symbols.uses:
             name = use.name
             if name in cell.symbols.imports:

@@ -268,7 +268,8 @@ DISPLAY_CALLS = frozenset(
 def changes_state(code: str) -> bool:
     """True when the code may change an object it reads: a call, an attribute or item set.
 
-    ``add_docs(T, ...)`` or ``T.x = 1`` between a class and its test changes
+    ``add_docs(T, ...)``, ``T.x = 1`` or ``@patch def foo(self: T)`` between a
+    class and its test changes
     what the test reads without binding a name; nbdev runs such a cell, so the
     move makes it setup. Cells of display calls (``show_doc(T)``) and bare
     expressions change nothing.
@@ -285,6 +286,11 @@ def changes_state(code: str) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Delete):
             return True
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.decorator_list
+        ):
+            return True  # a decorator runs code: fastcore's @patch adds a method
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
