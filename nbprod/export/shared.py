@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from nbprod.export.analysis import CellSymbols, analyze_cell
 
@@ -135,6 +136,76 @@ def import_statement(node: ast.Import | ast.ImportFrom, name: str) -> str | None
     return None
 
 
+@dataclass(frozen=True)
+class _Definitions:
+    """A cell's top-level ``def``/``class`` statements, read once per code text."""
+
+    lines: tuple[str, ...]
+    #: name -> its lines (decorators included), for names defined once in the cell
+    spans: dict[str, range]
+    #: name -> what the definition reads when it runs (not when called)
+    reads: dict[str, frozenset[str]]
+    #: names the cell's other statements bind, and names it defines twice
+    others: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def _definitions(code: str) -> _Definitions | None:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    lines = tuple(code.splitlines())
+    spans: dict[str, range] = {}
+    twice: set[str] = set()
+    kept: list[str] = []
+    for node in tree.body:
+        if isinstance(node, _DEFINITION_NODES):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if node.name in spans:
+                twice.add(node.name)
+            spans[node.name] = range(first, (node.end_lineno or node.lineno) + 1)
+        else:
+            start, end = node.lineno, node.end_lineno or node.lineno
+            kept += lines[start - 1 : end]
+    try:
+        others = set(analyze_cell("\n".join(kept)).bound) if kept else set()
+    except SyntaxError:
+        others = set()
+    reads = {}
+    for name, span in spans.items():
+        text = "\n".join(lines[span.start - 1 : span.stop - 1])
+        reads[name] = frozenset(
+            use.name for use in analyze_cell(text).uses if not use.deferred
+        )
+    for name in twice:
+        spans.pop(name)
+    return _Definitions(lines, spans, reads, frozenset(others | twice))
+
+
+def _movable(
+    found: _Definitions, unavailable: set[str], repeated: set[str]
+) -> dict[str, range]:
+    """The definitions that may run at import time, and their lines."""
+    candidates = {
+        name: span
+        for name, span in found.spans.items()
+        if not name.startswith(("test", "Test")) and name not in repeated
+    }
+    # what stays in the test function: the cell's other bindings, and the
+    # definitions that cannot move (a moved one may not read them when defined)
+    staying = set(found.others) | (set(found.spans) - set(candidates))
+    changed = True
+    while changed:
+        changed = False
+        for name in list(candidates):
+            if found.reads[name] & (unavailable | staying):
+                staying.add(name)
+                del candidates[name]
+                changed = True
+    return candidates
+
+
 def split_definitions(
     code: str, unavailable: set[str], repeated: set[str]
 ) -> tuple[str, str]:
@@ -142,7 +213,7 @@ def split_definitions(
 
     A definition whose decorators, defaults, annotations or bases read one of
     ``unavailable`` (names bound at test time, unknown at import time) or a
-    name the cell binds itself, or whose name is in ``repeated`` (bound by
+    name the cell binds otherwise, or whose name is in ``repeated`` (bound by
     other cells too), stays with the rest; so does one named like a test
     (pytest would collect it at module level).
 
@@ -160,50 +231,28 @@ def split_definitions(
     tuple of str
         The definitions that go to module level, and the rest of the code.
     """
-    try:
-        tree = ast.parse(code)
-        symbols = analyze_cell(code)
-    except SyntaxError:
+    found = _definitions(code)
+    if found is None:
         return "", code
-    lines = code.splitlines()
-    spans: dict[str, range] = {}
-    twice: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, _DEFINITION_NODES):
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            if node.name in spans:
-                twice.add(node.name)
-            spans[node.name] = range(first, (node.end_lineno or node.lineno) + 1)
-    # what stays in the test function: the cell's other bindings, and the
-    # definitions that cannot move (a moved one may not read them when defined)
-    staying = set(symbols.bound) - set(spans)
     moved: set[int] = set()
-    changed = True
-    candidates = {
-        name: span
-        for name, span in spans.items()
-        if not name.startswith(("test", "Test"))
-        and name not in repeated
-        and name not in twice
-    }
-    staying |= set(spans) - set(candidates)
-    while changed:
-        changed = False
-        for name, span in list(candidates.items()):
-            text = "\n".join(lines[span.start - 1 : span.stop - 1])
-            try:
-                reads = {u.name for u in analyze_cell(text).uses if not u.deferred}
-            except SyntaxError:
-                reads = set(unavailable)
-            if reads & (unavailable | staying):
-                staying.add(name)
-                del candidates[name]
-                changed = True
-    for span in candidates.values():
+    for span in _movable(found, unavailable, repeated).values():
         moved.update(span)
+    lines = found.lines
     definitions = [line for n, line in enumerate(lines, 1) if n in moved]
     rest = [line for n, line in enumerate(lines, 1) if n not in moved]
     return "\n".join(definitions).strip("\n"), "\n".join(rest).strip("\n")
+
+
+def bound_at_test_time(
+    code: str, unavailable: set[str], repeated: set[str]
+) -> set[str]:
+    """The names a test-time cell binds inside its test function (not moved out)."""
+    found = _definitions(code)
+    if found is None:
+        return set()
+    return set(found.others) | (
+        set(found.spans) - set(_movable(found, unavailable, repeated))
+    )
 
 
 _NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -265,6 +314,11 @@ def namespace_reads(code: str) -> str:
         start, end = node.col_offset, node.end_col_offset or node.col_offset
         lines[node.lineno - 1] = (line[:start] + b"globals()" + line[end:]).decode()
     return "\n".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def _without_imports(code: str, keep: frozenset[str]) -> str:
+    return without_imports(code, set(keep))
 
 
 def without_imports(code: str, keep: set[str], stars: bool = False) -> str:
@@ -360,12 +414,8 @@ def plan_layout(cells: list[LayoutCell], tests: list[LayoutCell]) -> SharedLayou
                     continue
                 runtime.add(cell.index)
                 changed = True
-            code = without_imports(cell.code, layout.contested)
-            _, rest = split_definitions(code, runtime_names, layout.contested)
-            try:
-                bound = analyze_cell(rest).bound
-            except SyntaxError:
-                bound = set()
+            code = _without_imports(cell.code, frozenset(layout.contested))
+            bound = bound_at_test_time(code, runtime_names, layout.contested)
             if not bound <= runtime_names:
                 runtime_names |= bound
                 changed = True
