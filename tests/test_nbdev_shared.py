@@ -281,3 +281,24 @@ def test_multi_line_strings_keep_their_value_in_plain_projects(tmp_path: Path) -
     text = (tmp_path / "tests" / "test_core.py").read_text()
     assert '    assert text() == """a\n  b"""' in text
     assert pytest_run(tmp_path).returncode == 0
+
+
+def test_an_edited_test_with_a_multi_line_string_syncs_back_unchanged(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\nversion = "0.1"\n\n[tool.nbprod]\npackage = "shop"\n'
+    )
+    cell = new_code_cell('expected = """a\n  b"""\nassert expected.count("b") == 1')
+    cell.metadata["tags"] = ["test"]
+    path = tmp_path / "core.ipynb"
+    nbformat.write(new_notebook(cells=[cell]), path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", "--project", str(tmp_path)]).exit_code == 0
+    tests = tmp_path / "tests" / "test_core.py"
+    tests.write_text(tests.read_text().replace('.count("b") == 1', '.count("a") == 1'))
+    synced = runner.invoke(main, ["sync", "--project", str(tmp_path)])
+    assert synced.exit_code == 0, synced.output
+    source = nbformat.read(path, as_version=4).cells[0].source
+    # the string's continuation line keeps its two spaces, the code loses the indent
+    assert source == 'expected = """a\n  b"""\nassert expected.count("a") == 1'
