@@ -12,14 +12,22 @@ And how Jupyter itself answers during a burst: ``GET /api/status`` timed again
 and again while 30 uncached plan requests are in flight at once (the plans run in
 the server's worker processes, off its event loop and its GIL).
 
+Then the Run button: ``POST runs`` of the example's ``02_train.ipynb`` (pandas and
+scikit-learn) until the run has finished, on a server with warm kernels (the
+server keeps a template for the notebook, started when the panel asked for its
+plan; its job workers fork their kernels from it) and on one with
+``warm_kernels = false``; the first run of each is left out (start-up of the
+disk caches and, with warm kernels, of the template).
+
 Targets: the median ``GET plan`` under 150 ms; ``/api/status`` during the burst
 under 100 ms. Run with ``make bench`` or
-``python benchmarks/bench_api.py [--requests N] [--burst N]``.
+``python benchmarks/bench_api.py [--requests N] [--burst N] [--runs N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import secrets
 import shutil
@@ -153,11 +161,70 @@ def status_during_burst(
     return samples, time.perf_counter() - started
 
 
+CHURN = Path(__file__).resolve().parent.parent / "examples" / "churn"
+GENERATED = ("src", "tests", "runs", ".nbprod", ".ipynb_checkpoints", "__pycache__")
+
+
+def finished_run(server: Server, body: bytes) -> None:
+    """Start a run over HTTP and wait until it has finished (it must succeed)."""
+    started = json.loads(server.request("POST", "nbprod/api/runs", body))
+    run_id = started["run"]["id"]
+    while True:
+        run = json.loads(server.request("GET", f"nbprod/api/runs/{run_id}"))
+        if run["status"] not in ("queued", "running"):
+            assert run["status"] == "succeeded", run["error"]
+            return
+        time.sleep(0.02)
+
+
+def run_button(runs: int) -> None:
+    """Seconds from ``POST runs`` to a finished run of 02_train, warm kernels off and on."""
+    medians = {}
+    for warm in (False, True):
+        root = Path(tempfile.mkdtemp(prefix="nbprod-bench-run-")) / "churn"
+        server = None
+        try:
+            shutil.copytree(CHURN, root, ignore=shutil.ignore_patterns(*GENERATED))
+            if not warm:
+                with (root / "pyproject.toml").open("a") as file:
+                    file.write("\n[tool.nbprod.run]\nwarm_kernels = false\n")
+            # 02_train imports the package 01_features exports
+            subprocess.run(
+                [str(Path(sys.executable).parent / "nbprod"), "export"],
+                cwd=root,
+                check=True,
+                capture_output=True,
+            )
+            server = Server(root)
+            notebook = "notebooks/02_train.ipynb"
+            server.request("GET", f"nbprod/api/notebooks/{notebook}/plan")
+            body = json.dumps({"notebook": notebook}).encode()
+
+            one_run = functools.partial(finished_run, server, body)
+            one_run()  # left out: the disk caches, and the template's start
+            medians[warm] = statistics.median(timed_ms(one_run, runs)) / 1000
+        finally:
+            if server is not None:
+                server.stop()
+            shutil.rmtree(root.parent, ignore_errors=True)
+    print(
+        f"\nThe Run button: POST runs of 02_train until it finished ({runs} runs, median)"
+    )
+    print(f"{'server':<44}{'s':>9}{'vs warm off':>17}")
+    for warm, label in ((False, "warm kernels off"), (True, "warm kernels (default)")):
+        print(
+            f"{label:<44}{medians[warm]:>9.2f}{medians[warm] / medians[False]:>16.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--cells", type=int, default=200)
     parser.add_argument("--burst", type=int, default=30)
+    parser.add_argument(
+        "--runs", type=int, default=5, help="Run-button runs per server"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="nbprod-bench-api-"))
@@ -237,6 +304,7 @@ def main() -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(root, ignore_errors=True)
+    run_button(args.runs)
 
 
 if __name__ == "__main__":

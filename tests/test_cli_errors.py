@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import nbformat
 import pytest
 from click.testing import CliRunner
@@ -62,3 +63,13 @@ def test_a_hand_edited_export_offers_the_forced_export(tmp_path: Path) -> None:
     result = runner.invoke(main, ["export", "--project", str(tmp_path)])
     assert result.exit_code == 1
     assert "`nbprod export --force`" in result.stderr
+
+
+def test_every_command_is_in_the_lazy_command_table():
+    from nbprod.cli import COMMAND_MODULES, main
+
+    ctx = click.Context(main)
+    listed = main.list_commands(ctx)  # imports every command module
+    assert sorted(listed) == sorted(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        assert main.get_command(ctx, name).callback.__module__ == f"nbprod.cli.{module}"

@@ -59,6 +59,29 @@ def test_first_run_is_its_own_baseline_and_a_drifted_run_fails(history):
     assert drifted.drifted_columns() == ["input.tenure", "input.calls"]
 
 
+def test_a_relative_drop_is_measured_in_percent_of_the_baseline(tmp_path):
+    history = History(
+        make_project(
+            tmp_path,
+            MONITOR.replace("max_drop = 0.05", "max_drop_pct = 10"),
+        )
+    )
+    first = history.run({"churn_rate": 0.2, "auc": 0.80}, data(1))
+    history.check(first)
+    small = by_key(
+        history.check(history.run({"churn_rate": 0.2, "auc": 0.76}, data(2)))
+    )
+    drop = small["metric:auc:max_drop_pct"]
+    assert drop.ok and drop.statistic == pytest.approx(5.0)
+    assert drop.detail == "dropped 5% from 0.8 to 0.76 (at most 10%)"
+    large = by_key(
+        history.check(history.run({"churn_rate": 0.2, "auc": 0.70}, data(3)))
+    )
+    assert not large["metric:auc:max_drop_pct"].ok
+    assert large["metric:auc:max_drop_pct"].statistic == pytest.approx(12.5)
+    history.store.close()
+
+
 def test_baselines_previous_pinned_and_explicit(tmp_path):
     history = History(
         make_project(

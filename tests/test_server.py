@@ -345,6 +345,34 @@ async def test_a_run_over_http_is_recorded_with_its_metrics(
     assert listed["total"] == 1 and listed["runs"][0]["id"] == run_id
 
 
+async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    write_scoring_notebook(project)
+    # the panel asks for the plan when it shows the notebook: that warms it
+    await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
+    warm = jp_serverapp.web_app.settings["nbprod"].warm
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not warm.templates():
+        assert loop.time() < deadline, "no warm template was started"
+        await asyncio.sleep(0.1)
+    [template] = warm.templates()
+    info = await asyncio.to_thread(template.wait_ready)
+    assert info["refusal"] is None and "IPython" in info["preloaded"]
+    started = await fetch_json(
+        jp_fetch,
+        "runs",
+        method="POST",
+        body=json.dumps({"notebook": "notebooks/score.ipynb"}),
+    )
+    run = await until_done(jp_fetch, "runs", started["run"]["id"])
+    assert run["status"] == "succeeded", run["error"]
+    assert run["metrics"] == {"score": 10}
+    # the job worker forked the run's kernel from the server's template
+    assert (await asyncio.to_thread(template.ping))["forks"] == 1
+
+
 async def test_bad_parameters_are_refused_before_any_run(
     jp_fetch, project: Path
 ) -> None:

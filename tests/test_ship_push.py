@@ -201,7 +201,7 @@ def test_hand_edited_module_stops_the_push(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert "edited by hand" in result.output
-    assert "pull the edits into the notebook first with a sync" in result.output
+    assert "pull the edits into the notebook with a sync" in result.output
     assert "try: `nbprod sync` or `nbprod export --force`" in result.output
     assert "HACK = 1" in module.read_text()
     assert refs(origin) == before_refs

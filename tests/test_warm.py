@@ -372,3 +372,50 @@ def test_the_examples_metrics_are_those_of_a_normal_kernel(churn_project):
     (template,) = warm.templates()
     assert {"pandas", "sklearn.linear_model"} <= set(template.info["preloaded"])
     assert "churn.features" in template.info["skipped"]  # the project's own code
+
+
+DRIVER = """\
+import sys
+from pathlib import Path
+from nbprod.run.execute import RunSpec, execute_run
+
+path = Path(sys.argv[1])
+execute_run(RunSpec(run_id="r", notebook_json=path.read_text(), input_path=str(path), cwd=str(path.parent)))
+"""
+
+
+def test_a_shared_template_serves_another_process_and_outlives_it(
+    tmp_path, monkeypatch
+):
+    # this process shares its templates, as the Jupyter server does
+    monkeypatch.setattr(warm, "_PUBLISHING", None)
+    folder = warm.share_templates()
+    cells = (
+        "import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))",
+        "time.sleep(300)",
+    )
+    template = warm.get_template(warm.notebook_imports(cells))
+    template.wait_ready()
+    path = tmp_path / "nb.ipynb"
+    path.write_text(notebook(*cells))
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(path)],
+        env={**os.environ, warm.SHARED_ENV: folder},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "kernel.pid").exists():
+            assert driver.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        kernel = psutil.Process(int((tmp_path / "kernel.pid").read_text()))
+        # forked from this process's template, not from one the driver started
+        assert kernel.ppid() == template.pid
+        assert template.ping()["forks"] == 1
+        driver.kill()  # SIGKILL: nothing of the driver's can clean up
+        driver.wait()
+        kernel.wait(timeout=20)  # the template kills the kernel of a dead driver
+    finally:
+        driver.kill()
+        driver.wait()
+        warm.stop_sharing()
+    assert not os.path.exists(folder)

@@ -8,9 +8,7 @@ code: 0 ok, 1 the work found a problem, 2 bad usage or bad input.
 
 from __future__ import annotations
 
-# First, before anything imports jsonschema: spares every command ~1.4 s of CPU.
-import nbprod.run.startup  # noqa: F401  # isort: skip
-
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -103,8 +101,37 @@ def load_project(start: Path | str = ".") -> ProjectConfig:
     return config
 
 
+#: the module of ``nbprod.cli`` that defines each command; it is imported when
+#: its command runs (or for ``--help``), so ``nbprod export`` in a pre-commit
+#: hook does not load the run history, rich tables or psutil
+COMMAND_MODULES = {
+    "batch": "runs",
+    "check": "ship",
+    "deps": "deps",
+    "export": "export",
+    "init": "ship",
+    "monitor": "monitor",
+    "push": "ship",
+    "run": "runs",
+    "runs": "runs",
+    "sync": "sync",
+}
+
+
 class NbprodGroup(click.Group):
-    """A click group that turns :class:`NbprodError` into its exit code."""
+    """A click group that loads its commands lazily and turns
+    :class:`NbprodError` into its exit code."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None:
+            importlib.import_module(f"nbprod.cli.{module}")  # registers it on main
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(f"nbprod.cli.{module}")
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -122,12 +149,3 @@ def main() -> None:
     Export tagged cells to a package and tests, run notebooks with parameters
     and keep a history of every run, and ship through a quality gate.
     """
-
-
-# Each module below adds its commands to ``main``; importing them registers them.
-from nbprod.cli import deps as _deps  # noqa: E402,F401
-from nbprod.cli import export as _export  # noqa: E402,F401
-from nbprod.cli import monitor as _monitor  # noqa: E402,F401
-from nbprod.cli import runs as _runs  # noqa: E402,F401
-from nbprod.cli import ship as _ship  # noqa: E402,F401
-from nbprod.cli import sync as _sync  # noqa: E402,F401

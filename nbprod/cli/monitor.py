@@ -112,12 +112,11 @@ def monitor_command(
     Exit code 0 when every check passes, 1 when any alert, 2 for bad input
     (an unknown notebook or run, a configuration error).
     """
-    from nbprod.history.store import HistoryStore
     from nbprod.monitor.status import monitor_reports, set_baseline
+    from nbprod.run.recovery import open_history
 
     config = _config(project)
-    store = HistoryStore(config.database_url)
-    try:
+    with open_history(config) as store:
         if pin:
             pinned = set_baseline(config, store, pin)
             if as_json:
@@ -128,8 +127,6 @@ def monitor_command(
                 )
             return
         reports = monitor_reports(config, store, list(notebooks), run_id, baseline)
-    finally:
-        store.close()
     if as_json:
         data: Any = [r.to_dict() for r in reports]
         if len(reports) == 1:

@@ -598,20 +598,17 @@ def _compare_command(
     config: ProjectConfig, run_ids: tuple[str, ...], batch_id: str | None, as_json: bool
 ) -> None:
     """``nbprod runs --compare``: effective parameters and metrics side by side."""
-    from nbprod.history.store import HistoryStore
     from nbprod.run.compare import compare_runs, value_text
+    from nbprod.run.recovery import open_history
 
     if bool(run_ids) == bool(batch_id):
         raise click.UsageError("--compare needs two or more RUN_IDs, or --batch ID")
-    store = HistoryStore(config.database_url)
-    try:
+    with open_history(config) as store:
         if batch_id:
             store.get_batch(batch_id)  # a clear error for a mistyped id
             runs = list(reversed(store.list_runs(batch_id=batch_id, limit=None)))
         else:
             runs = [store.get_run(run_id) for run_id in run_ids]
-    finally:
-        store.close()
     if len(runs) < 2 and not batch_id:
         raise click.UsageError("--compare needs two or more runs")
     comparison = compare_runs(config, runs)

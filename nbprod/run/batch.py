@@ -7,6 +7,7 @@ finished, and ``resume_batch`` runs exactly the sets that did not.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections import deque
@@ -595,6 +596,12 @@ def _run_unfinished(
     prepared = [
         prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
     ]
+    shared = None
+    if config.run.warm_kernels:
+        from nbprod.run import warm
+
+        code = (cell.source for cell in nb.cells if cell.cell_type == "code")
+        shared = chosen.share_template(warm.notebook_imports(code), config.run.preload)
     owner = process_owner()
     store.reopen_batch(batch_id, [run.id for run in left], owner)
     paths: dict[str, Path] = {}
@@ -614,7 +621,7 @@ def _run_unfinished(
             kernel,
             config,
         )
-        todo.append((run, spec))
+        todo.append((run, dataclasses.replace(spec, shared_templates=shared)))
     with heartbeat(store, owner):
         interrupted = _drive(
             store,

@@ -138,29 +138,12 @@ def _execute_in(
     except Exception as exc:
         # whatever stopped it before or between runs, the work ends failed
         # with the reason, never queued or running for ever
-        _fail_unfinished(store, kind, target, exc)
+        from nbprod.history.records import FAILED
+        from nbprod.run.recovery import end_unfinished
+
+        message = exc.message if isinstance(exc, NbprodError) else str(exc)
+        end_unfinished(store, kind, target, FAILED, type(exc).__name__, message)
         raise
-
-
-def _fail_unfinished(
-    store: HistoryStore, kind: str, target: str, exc: Exception
-) -> None:
-    from nbprod.history.records import FAILED, TERMINAL, RunErrorInfo, now
-
-    message = exc.message if isinstance(exc, NbprodError) else str(exc)
-    runs = (
-        [store.get_run(target)]
-        if kind == "run"
-        else store.list_runs(batch_id=target, limit=None)
-    )
-    for run in runs:
-        if run.status not in TERMINAL:
-            run.status = FAILED
-            run.finished_at = now()
-            run.error = RunErrorInfo(None, None, type(exc).__name__, message)
-            store.update_run(run)
-    if kind == "batch":
-        store.finish_batch(target, FAILED, now())
 
 
 def main(argv: list[str] | None = None) -> int:

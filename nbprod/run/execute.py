@@ -17,6 +17,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class RunSpec:
     warm : bool
         Start the kernel as a fork of a warm template (``[tool.nbprod.run]
         warm_kernels``); it falls back to a normal start when it cannot.
+    shared_templates : str or None
+        The folder where the process driving the batch published its warm
+        templates (:func:`nbprod.run.warm.share_templates`), if it did.
     preload : tuple of str
         Modules the template imports beside the notebook's own imports
         (``[tool.nbprod.run] preload``).
@@ -73,6 +77,7 @@ class RunSpec:
     start_timeout: float = DEFAULT_START_TIMEOUT
     warm: bool = True
     preload: tuple[str, ...] = ()
+    shared_templates: str | None = None
 
 
 @dataclass
@@ -207,6 +212,71 @@ def _engine() -> Any:
 
 
 @functools.cache
+def _kernel_client_class() -> Any:
+    from queue import Empty
+
+    import zmq.asyncio
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from traitlets import default
+
+    class ReadyKernelClient(AsyncKernelClient):
+        """jupyter_client's client, told a kernel is ready as soon as it is.
+
+        jupyter_client's ready check ends by reading IOPub until it has been
+        quiet for 0.2 s, on every kernel start: a third of a warm run of a
+        small notebook. The messages it drops there are the kernel_info's own
+        status messages, which nbclient skips anyway (it reads only the
+        messages of the cell it executes), so this check stops at the reply.
+        """
+
+        @default("context")
+        def _default_context(self) -> zmq.asyncio.Context:
+            # the client connects before the kernel (a fork, milliseconds
+            # old) has bound its sockets, and ZMQ retries a missing endpoint
+            # only every 100 ms by default: every kernel start waited for that
+            self._created_context = True
+            context = zmq.asyncio.Context()
+            context.setsockopt(zmq.RECONNECT_IVL, 5)
+            return context
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+            while True:
+                msg_id = self.kernel_info()
+                reply = await self._reply(msg_id, min(1.0, timeout or 1.0))
+                # IOPub is connected once it carries the request's status
+                if reply is not None and await self._iopub_speaks(0.2):
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"Kernel didn't respond in {timeout:.0f} seconds"
+                    )
+
+        async def _reply(self, msg_id: str, wait: float) -> dict[str, Any] | None:
+            end = time.monotonic() + wait
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=left)
+                except Empty:
+                    return None
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return dict(msg)
+            return None
+
+        async def _iopub_speaks(self, wait: float) -> bool:
+            try:
+                await self.iopub_channel.get_msg(timeout=wait)
+            except Empty:
+                return False
+            return True
+
+    return ReadyKernelClient
+
+
+@functools.cache
 def _kernel_manager_class() -> Any:
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
@@ -219,6 +289,10 @@ def _kernel_manager_class() -> Any:
         and then take the same port and the kernel dies at start. Unix
         sockets in a per-kernel path cannot collide, and are a little faster.
         """
+
+        @default("client_factory")
+        def _default_client_factory(self) -> type:
+            return _kernel_client_class()
 
         @default("transport")
         def _default_transport(self) -> str:
@@ -363,6 +437,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
                 cell.source for cell in nb.cells if cell.cell_type == "code"
             ),
             tuple(spec.preload),
+            spec.shared_templates,
         )
     status, error = SUCCEEDED, None
     try:

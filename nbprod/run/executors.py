@@ -15,6 +15,7 @@ import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import forkserver
 from typing import Any
 
 import psutil
@@ -70,6 +71,15 @@ class Executor(ABC):
     def recover(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Make the executor usable again after a worker crashed (default: nothing)."""
 
+    def share_template(
+        self, modules: tuple[str, ...], forced: tuple[str, ...]
+    ) -> str | None:
+        """Start a warm template the workers fork from; its folder, or None.
+
+        By default (remote workers) each worker keeps its own.
+        """
+        return None
+
 
 class LocalExecutor(Executor):
     """Warm worker processes on this machine (one kernel each at a time).
@@ -85,7 +95,7 @@ class LocalExecutor(Executor):
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
             [
-                "nbprod.run.startup",  # first: before anything imports jsonschema
+                # nbprod's __init__ defers jsonschema's slow optional import
                 "nbprod.run.liveness",  # the forkserver dies with the batch
                 "nbprod.run.execute",
                 "papermill.engines",
@@ -93,6 +103,9 @@ class LocalExecutor(Executor):
                 "nbformat",
             ]
         )
+        # start the forkserver's imports now, while the batch is being
+        # recorded, rather than at the first run
+        forkserver.ensure_running()
         self._pool = self._new_pool()
         self._kernels: list[psutil.Process] = []
 
@@ -106,6 +119,24 @@ class LocalExecutor(Executor):
 
     def submit(self, spec: RunSpec) -> Future[RunOutcome]:
         return self._pool.submit(execute_run, spec)
+
+    def share_template(
+        self, modules: tuple[str, ...], forced: tuple[str, ...]
+    ) -> str | None:
+        """One template for all the workers, starting now, beside the workers' own start.
+
+        It replaces one template per worker: on a 2-core machine that is a
+        second interpreter importing ipykernel and the notebook's imports
+        saved, and the first run does not wait for it. When this process's
+        own templates come from a Jupyter server, its workers use those.
+        """
+        from nbprod.run import warm
+
+        if os.environ.get(warm.SHARED_ENV):
+            return None  # the workers inherit it: the server's templates
+        folder = warm.share_templates()
+        warm.get_template(modules, forced)
+        return folder
 
     def _workers(self) -> list[psutil.Process]:
         processes = getattr(self._pool, "_processes", None) or {}

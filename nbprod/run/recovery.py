@@ -25,7 +25,7 @@ from nbprod.history.records import (
     RunRecord,
     now,
 )
-from nbprod.history.store import HistoryStore
+from nbprod.history.store import UNFINISHED, HistoryStore
 from nbprod.run.metrics import read_metrics
 
 
@@ -193,3 +193,47 @@ def open_history(
         yield opened
     finally:
         opened.close()
+
+
+def end_unfinished(
+    store: HistoryStore,
+    kind: str,
+    target: str,
+    status: str,
+    error_type: str = "Error",
+    message: str | None = None,
+) -> None:
+    """Give a run or batch a final state when the work on it stopped without one.
+
+    Whoever executes queued work owns its lifecycle (the server's job worker,
+    the widgets' detached runner): a failure before or between runs (an
+    executor that cannot start, a notebook changed since it was queued) must
+    not leave it queued or running for ever. A run takes ``status`` (with the
+    error when it failed); a batch takes ``status`` and its runs that never
+    finished are cancelled, so that a resume runs them.
+
+    Parameters
+    ----------
+    store : HistoryStore
+        The history holding the work.
+    kind : str
+        ``"run"`` or ``"batch"``.
+    target : str
+        The run's or batch's id.
+    status : str
+        The final status (``failed``, ``cancelled``, …).
+    error_type, message : str
+        The error a failed run records.
+    """
+    if kind == "run":
+        run = store.get_run(target)
+        if run.status in UNFINISHED:
+            run.status = status
+            run.finished_at = now()
+            if status == FAILED:
+                run.error = RunErrorInfo(None, None, error_type, message or status)
+            store.update_run(run)
+        return
+    if store.get_batch(target).status in UNFINISHED:
+        store.cancel_unfinished(target)
+        store.finish_batch(target, status, now())

@@ -9,6 +9,14 @@ fresh globals, the run's cwd and environment, its own process group and
 reseeded random generators. It is still one new process per run: nothing a
 run does reaches the template or the next run.
 
+A process can share its templates with the processes it starts: the Jupyter
+server calls :func:`share_templates` and hands the folder to its job workers
+in ``NBPROD_WARM_TEMPLATES``; a worker then forks its kernels from the
+server's template for the notebook's imports (started when the notebook was
+opened), so the Run button pays neither an interpreter nor ``import pandas``.
+The template kills a kernel whose driver died, and a worker that finds no
+usable shared template starts its own.
+
 :class:`WarmProvisioner` plugs this into jupyter_client, so papermill and
 nbclient drive the forked kernel like any other (interrupt, timeout,
 shutdown, death detection). Whenever a template cannot be used safely (it
@@ -19,13 +27,16 @@ the kernel is started the normal way, and the reason is logged.
 from __future__ import annotations
 
 import ast
+import asyncio
 import atexit
 import contextlib
 import functools
+import hashlib
 import inspect
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,14 +46,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from nbprod.files import write_atomic
 from nbprod.run.zygote import THREAD_PINS
 
 log = logging.getLogger("nbprod.run.warm")
 
 #: seconds a template may take to import everything
 TEMPLATE_START_TIMEOUT = 120.0
+
+#: the folder where a process that shares its templates publishes them
+SHARED_ENV = "NBPROD_WARM_TEMPLATES"
 
 
 class TemplateRefused(Exception):
@@ -93,8 +109,103 @@ def _template_key(preload: tuple[str, ...], forced: tuple[str, ...]) -> tuple[An
     return (sys.executable, preload, forced, python_env)
 
 
-class Template:
-    """A template process and its control socket (one per environment and process).
+class _TemplateClient:
+    """Talks to a template over its control socket: ping, fork, stop."""
+
+    modules: tuple[str, ...]
+    forced: tuple[str, ...]
+    socket_path: str
+    info: dict[str, Any] | None
+    _lock: threading.Lock
+
+    @property
+    def pid(self) -> int:
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        raise NotImplementedError
+
+    def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the template closed the connection")
+                data += chunk
+        reply: dict[str, Any] = json.loads(data)
+        return reply
+
+    def ping(self) -> dict[str, Any]:
+        """What the template says of itself now (children, forks, refusal)."""
+        return self._request({"op": "ping"}, 10)
+
+    def wait_ready(self, timeout: float = TEMPLATE_START_TIMEOUT) -> dict[str, Any]:
+        """Wait until the template answers; return what it preloaded.
+
+        Raises
+        ------
+        TemplateRefused
+            When it died or did not answer in time.
+        """
+        if self.info is not None:
+            return self.info
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.alive():
+                raise TemplateRefused(self._death())
+            if os.path.exists(self.socket_path):
+                try:
+                    self.info = self.ping()
+                    log.info(
+                        "warm template %s preloaded %s; skipped %s",
+                        self.pid,
+                        ", ".join(self.info["preloaded"]),
+                        self.info["skipped"] or "nothing",
+                    )
+                    return self.info
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TemplateRefused("the template did not start in time")
+            time.sleep(0.01)
+
+    def _death(self) -> str:
+        return "the template exited"
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+        """Fork a kernel driven by this process; return its pid.
+
+        Raises
+        ------
+        TemplateRefused
+            When the template refuses or is gone.
+        """
+        request: dict[str, Any] = {"op": "fork", "argv": argv, "env": env}
+        # the template kills the kernel if this process dies first
+        request.update(cwd=cwd, driver=os.getpid())
+        with self._lock:
+            self.wait_ready()
+            try:
+                reply = self._request(request, 30)
+            except (OSError, ValueError) as exc:
+                raise TemplateRefused(f"the template did not answer: {exc}") from None
+        if not reply.get("ok"):
+            raise TemplateRefused(str(reply.get("reason")))
+        return int(reply["pid"])
+
+    def stop(self) -> None:
+        """Stop using the template (an owner stops it once its kernels ended)."""
+
+    def kill(self) -> None:
+        """Stop the template and every kernel it forked, now (an owner only)."""
+
+
+class Template(_TemplateClient):
+    """A template process this process started, and its control socket.
 
     Parameters
     ----------
@@ -102,21 +213,33 @@ class Template:
         The notebook's imports; the template preloads the installed ones.
     forced : tuple of str
         ``[tool.nbprod.run] preload``: imported whatever they are.
+    socket_path : str, optional
+        Where its socket goes (a shared template's published name); by
+        default a new name in the temporary folder.
     """
 
-    def __init__(self, modules: tuple[str, ...], forced: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        modules: tuple[str, ...],
+        forced: tuple[str, ...],
+        socket_path: str | None = None,
+    ) -> None:
         self.modules = modules
         self.forced = forced
-        folder = tempfile.gettempdir()
-        if len(folder) > 70:  # Unix socket paths are limited to ~107 bytes
-            folder = "/tmp"
-        self.socket_path = os.path.join(
-            folder, f"nbprod-tpl-{uuid.uuid4().hex[:12]}.sock"
-        )
+        if socket_path is None:
+            socket_path = os.path.join(
+                _socket_folder(), f"nbprod-tpl-{uuid.uuid4().hex[:12]}.sock"
+            )
+        self.socket_path = socket_path
         env = dict(os.environ)
+        env.pop(SHARED_ENV, None)  # its kernels do not share their parent's templates
         # the kernel sets this itself before anything imports matplotlib;
         # a preloaded matplotlib must see it too
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # debugpy (preloaded with ipykernel) warns on stderr, in the user's
+        # terminal, that frozen modules may hide breakpoints: nobody attaches
+        # a debugger to a papermill run
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         for var in THREAD_PINS:
             if var not in env:
                 env[var] = "1"
@@ -145,71 +268,8 @@ class Template:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(self.socket_path)
-            conn.sendall(json.dumps(request).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    raise ConnectionError("the template closed the connection")
-                data += chunk
-        reply: dict[str, Any] = json.loads(data)
-        return reply
-
-    def wait_ready(self, timeout: float = TEMPLATE_START_TIMEOUT) -> dict[str, Any]:
-        """Wait until the template answers; return what it preloaded.
-
-        Raises
-        ------
-        TemplateRefused
-            When it died or did not answer in time.
-        """
-        if self.info is not None:
-            return self.info
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.alive():
-                raise TemplateRefused(
-                    f"the template exited with code {self.process.returncode}"
-                )
-            if os.path.exists(self.socket_path):
-                try:
-                    self.info = self._request({"op": "ping"}, 10)
-                    log.info(
-                        "warm template %s preloaded %s; skipped %s",
-                        self.pid,
-                        ", ".join(self.info["preloaded"]),
-                        self.info["skipped"] or "nothing",
-                    )
-                    return self.info
-                except OSError:
-                    pass
-            if time.monotonic() > deadline:
-                raise TemplateRefused("the template did not start in time")
-            time.sleep(0.01)
-
-    def fork(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
-        """Fork a kernel; return its pid.
-
-        Raises
-        ------
-        TemplateRefused
-            When the template refuses or is gone.
-        """
-        with self._lock:
-            self.wait_ready()
-            try:
-                reply = self._request(
-                    {"op": "fork", "argv": argv, "env": env, "cwd": cwd}, 30
-                )
-            except (OSError, ValueError) as exc:
-                raise TemplateRefused(f"the template did not answer: {exc}") from None
-        if not reply.get("ok"):
-            raise TemplateRefused(str(reply.get("reason")))
-        return int(reply["pid"])
+    def _death(self) -> str:
+        return f"the template exited with code {self.process.returncode}"
 
     def stop(self) -> None:
         """Stop the template once the kernels it forked have ended."""
@@ -230,19 +290,126 @@ class Template:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        with contextlib.suppress(OSError):
-            os.unlink(self.socket_path)
+        for path in (self.socket_path, _pid_path(self.socket_path)):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
-_TEMPLATES: dict[tuple[Any, ...], Template] = {}
+class SharedTemplate(_TemplateClient):
+    """A template another process (the Jupyter server) started and published.
+
+    This process only forks from it: it never stops or restarts it.
+    """
+
+    def __init__(
+        self, modules: tuple[str, ...], forced: tuple[str, ...], socket_path: str
+    ) -> None:
+        self.modules = modules
+        self.forced = forced
+        self.socket_path = socket_path
+        self.info = None
+        self._lock = threading.Lock()
+        try:
+            with open(_pid_path(socket_path)) as file:
+                self._pid = int(file.read())
+        except (OSError, ValueError):
+            self._pid = 0
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    def alive(self) -> bool:
+        if self._pid <= 0:
+            return False
+        try:
+            os.kill(self._pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def _death(self) -> str:
+        return f"the shared template {self._pid} is gone"
+
+
+def _socket_folder() -> str:
+    folder = tempfile.gettempdir()
+    # Unix socket paths are limited to ~107 bytes
+    return folder if len(folder) <= 70 else "/tmp"
+
+
+def _pid_path(socket_path: str) -> str:
+    return socket_path[: -len(".sock")] + ".pid"
+
+
+def _published_name(key: tuple[Any, ...]) -> str:
+    digest = hashlib.sha1(json.dumps(key).encode(), usedforsecurity=False)
+    return digest.hexdigest()[:16] + ".sock"
+
+
+_TEMPLATES: dict[tuple[Any, ...], _TemplateClient] = {}
 _TEMPLATES_LOCK = threading.Lock()
 _OWNER_PID = os.getpid()
+#: the folder this process publishes its templates in (share_templates)
+_PUBLISHING: str | None = None
 
 
-def get_template(modules: tuple[str, ...], forced: tuple[str, ...] = ()) -> Template:
-    """This process's template for these imports, started (as a fresh process) when missing.
+def share_templates() -> str:
+    """Publish this process's templates for the processes it starts; return the folder.
 
-    A template that died is replaced.
+    Give the folder to them in ``NBPROD_WARM_TEMPLATES``: their runs then fork
+    from these templates instead of starting their own. Templates already
+    running stay private.
+    """
+    global _PUBLISHING
+    with _TEMPLATES_LOCK:
+        if _PUBLISHING is None or not os.path.isdir(_PUBLISHING):
+            _PUBLISHING = tempfile.mkdtemp(prefix="nbprod-warm-", dir=_socket_folder())
+        return _PUBLISHING
+
+
+def stop_sharing() -> None:
+    """Stop every template of this process and publish no more (the server stops)."""
+    global _PUBLISHING
+    stop_templates()
+    with _TEMPLATES_LOCK:
+        folder, _PUBLISHING = _PUBLISHING, None
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _new_template(
+    key: tuple[Any, ...],
+    modules: tuple[str, ...],
+    forced: tuple[str, ...],
+    shared: str | None = None,
+) -> _TemplateClient:
+    """A published template when this process shares them, else one published in
+    ``shared`` (or ``NBPROD_WARM_TEMPLATES``) by another process, else a private one."""
+    if _PUBLISHING is not None:
+        path = os.path.join(_PUBLISHING, _published_name(key))
+        template = Template(modules, forced, socket_path=path)
+        write_atomic(Path(_pid_path(path)), str(template.pid))
+        return template
+    folder = shared or os.environ.get(SHARED_ENV)
+    if folder:
+        found = SharedTemplate(
+            modules, forced, os.path.join(folder, _published_name(key))
+        )
+        if found.alive():
+            return found
+    return Template(modules, forced)
+
+
+def get_template(
+    modules: tuple[str, ...], forced: tuple[str, ...] = (), shared: str | None = None
+) -> _TemplateClient:
+    """The template for these imports: a shared one, else this process's own.
+
+    Started (as a fresh process) when missing; a template that died is replaced.
+    ``shared`` is a folder another process published its templates in.
     """
     key = _template_key(modules, forced)
     with _TEMPLATES_LOCK:
@@ -250,35 +417,54 @@ def get_template(modules: tuple[str, ...], forced: tuple[str, ...] = ()) -> Temp
         template = _TEMPLATES.get(key)
         if template is not None and not template.alive():
             log.warning(
-                "warm template %s died (code %s); starting a new one",
+                "warm template %s died (%s); starting a new one",
                 template.pid,
-                template.process.returncode,
+                template._death(),
             )
             template = None
         if template is None:
-            template = _TEMPLATES[key] = Template(modules, forced)
+            template = _TEMPLATES[key] = _new_template(key, modules, forced, shared)
         return template
 
 
-def restart_template(template: Template) -> None:
-    """Replace a template (the environment changed): the old one ends with its kernels."""
+def restart_template(template: _TemplateClient) -> None:
+    """Replace a template (the environment changed): the old one ends with its kernels.
+
+    A shared template is not this process's to restart: it is replaced by a
+    private one (its owner restarts it when it next looks).
+    """
+    # first: a published template gives its socket name up as it stops
+    template.stop()
     with _TEMPLATES_LOCK:
         for key, value in list(_TEMPLATES.items()):
             if value is template:
-                _TEMPLATES[key] = Template(template.modules, template.forced)
+                _TEMPLATES[key] = (
+                    Template(template.modules, template.forced)
+                    if isinstance(template, SharedTemplate)
+                    else _new_template(key, template.modules, template.forced)
+                )
+
+
+def retire_template(template: _TemplateClient) -> None:
+    """Forget a template and stop it once its kernels have ended."""
+    with _TEMPLATES_LOCK:
+        for key, value in list(_TEMPLATES.items()):
+            if value is template:
+                del _TEMPLATES[key]
     template.stop()
 
 
 def _forget_inherited() -> None:
     # a process forked from one that had templates (a pool worker) does not
     # own them
-    global _OWNER_PID
+    global _OWNER_PID, _PUBLISHING
     if os.getpid() != _OWNER_PID:
         _TEMPLATES.clear()
+        _PUBLISHING = None
         _OWNER_PID = os.getpid()
 
 
-def templates() -> list[Template]:
+def templates() -> list[_TemplateClient]:
     """The templates of this process."""
     with _TEMPLATES_LOCK:
         _forget_inherited()
@@ -356,9 +542,10 @@ def provisioner_class() -> type:
             km = self.parent
             modules = tuple(getattr(km, "warm_modules", ()) or ())
             forced = tuple(getattr(km, "warm_forced", ()) or ())
+            shared = getattr(km, "warm_shared", None)
             reason = self._refusal(cmd, kwargs)
             if reason is None:
-                template = get_template(modules, forced)
+                template = get_template(modules, forced, shared)
                 env = dict(kwargs.get("env") or os.environ)
                 # what jupyter_client's launcher tells a kernel about its parent
                 env.setdefault("JPY_PARENT_PID", str(os.getpid()))
@@ -370,7 +557,7 @@ def provisioner_class() -> type:
                     if "environment changed" in reason:
                         restart_template(template)
                     elif not template.alive():
-                        get_template(modules, forced)  # start its replacement now
+                        get_template(modules, forced, shared)  # its replacement, now
                 else:
                     self.process = ForkedKernel(pid)  # type: ignore[assignment]
                     self.pid = self.pgid = pid
@@ -383,6 +570,17 @@ def provisioner_class() -> type:
             record_start(self.start_mode)
             log.warning("warm kernel refused (%s): starting a normal kernel", reason)
             return await super().launch_kernel(cmd, **kwargs)
+
+        async def wait(self) -> int | None:
+            # jupyter_client polls a dying kernel every 0.1 s; a forked kernel
+            # is gone (reaped by its template) within milliseconds of SIGKILL,
+            # and every run of a batch ends with one
+            process = self.process
+            if isinstance(process, ForkedKernel):
+                while process.poll() is None:
+                    await asyncio.sleep(0.005)
+            result: int | None = await super().wait()
+            return result
 
         @staticmethod
         def _refusal(cmd: list[str], kwargs: dict[str, Any]) -> str | None:
@@ -419,7 +617,10 @@ def clear_last_start() -> None:
 
 @functools.cache
 def kernel_manager_class(
-    base: type, modules: tuple[str, ...], forced: tuple[str, ...]
+    base: type,
+    modules: tuple[str, ...],
+    forced: tuple[str, ...],
+    shared: str | None = None,
 ) -> type:
     """A subclass of the kernel manager ``base`` starting its kernels warm."""
     provisioner = provisioner_class()
@@ -435,6 +636,7 @@ def kernel_manager_class(
     members: dict[str, Any] = {
         "warm_modules": modules,
         "warm_forced": forced,
+        "warm_shared": shared,
         "_async_pre_start_kernel": _async_pre_start_kernel,
     }
     if inspect.iscoroutinefunction(getattr(base, "pre_start_kernel", None)):  # async

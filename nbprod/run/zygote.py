@@ -8,10 +8,13 @@ answers requests on a Unix socket, one JSON line each:
 
 ``{"op": "ping"}``
     its pid, thread count, environment fingerprint and what it preloaded;
-``{"op": "fork", "argv": [...], "env": {...}, "cwd": "..."}``
+``{"op": "fork", "argv": [...], "env": {...}, "cwd": "...", "driver": pid}``
     forks a child that becomes a new IPython kernel on the connection file in
     ``argv``, with the run's cwd and environment, and replies with its pid (or
-    refuses, with the reason, when forking would not be safe);
+    refuses, with the reason, when forking would not be safe); the kernel's
+    process group is killed when its driver (the process running the notebook,
+    by default the template's parent) is gone, so a template shared by the
+    Jupyter server's job workers leaves nothing behind a killed worker;
 ``{"op": "stop"}``
     stops accepting, and exits once the kernels it forked have ended.
 
@@ -172,7 +175,9 @@ class Template:
         self.preloaded, self.skipped = preload(modules, forced)
         self.sys_path = list(sys.path)
         self.fingerprint = environment_fingerprint(self.sys_path)
-        self.children: set[int] = set()
+        #: forked kernels and the pid of the process driving each
+        self.children: dict[int, int] = {}
+        self.forks = 0
         self.accepting = True
         # children are reaped by the kernel as they exit (each kernel resets
         # this to the default first thing, so its own subprocesses work)
@@ -180,6 +185,8 @@ class Template:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, self._on_sigterm)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # a predecessor killed outright leaves its socket file behind
+        self._unlink()
         self.listener.bind(socket_path)
         self.listener.listen(16)
 
@@ -193,15 +200,17 @@ class Template:
             os.unlink(self.socket_path)
 
     def live_children(self) -> set[int]:
-        alive = set()
-        for pid in self.children:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                continue
-            alive.add(pid)
-        self.children = alive
-        return alive
+        self.children = {
+            pid: driver for pid, driver in self.children.items() if _exists(pid)
+        }
+        return set(self.children)
+
+    def kill_orphans(self) -> None:
+        """Kill the kernels whose driver died (a worker killed with SIGKILL)."""
+        for pid, driver in list(self.children.items()):
+            if driver != self.parent and not _exists(driver):
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
 
     def kill_children(self) -> None:
         for pid in self.live_children():
@@ -217,6 +226,8 @@ class Template:
             "preloaded": self.preloaded,
             "skipped": self.skipped,
             "children": sorted(self.live_children()),
+            "forks": self.forks,
+            "refusal": self.refusal(),
         }
 
     def refusal(self) -> str | None:
@@ -235,6 +246,7 @@ class Template:
                 self.kill_children()
                 self._unlink()
                 return
+            self.kill_orphans()
             if not self.accepting:
                 if not self.live_children():
                     return
@@ -293,8 +305,20 @@ class Template:
                 traceback.print_exc()
             finally:
                 os._exit(code)
-        self.children.add(pid)
+        driver = request.get("driver")
+        self.children[pid] = driver if isinstance(driver, int) else self.parent
+        self.forks += 1
         return pid
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _release_inherited_fds() -> None:

@@ -12,6 +12,7 @@ from traitlets import Int, Unicode
 from nbprod.config import ProjectConfig, default_jobs, load_config
 from nbprod.server.jobs import JobManager
 from nbprod.server.planning import PlanPool, plan_workers
+from nbprod.server.warm import WarmTemplates
 
 
 @dataclasses.dataclass
@@ -27,6 +28,8 @@ class ServerState:
     jobs: JobManager
     #: processes for export plans: CPU work off the event loop and the GIL
     plans: PlanPool
+    #: warm kernel templates, shared with the job workers
+    warm: WarmTemplates
 
 
 class NbprodApp(ExtensionApp):
@@ -61,14 +64,16 @@ class NbprodApp(ExtensionApp):
             config = dataclasses.replace(
                 config, push=dataclasses.replace(config.push, remote=self.git_remote)
             )
+        warm_templates = WarmTemplates(config, self.log)
         self.state = ServerState(
             config=config,
             root_dir=root_dir,
             pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix="nbprod"),
             default_jobs=self.default_jobs or default_jobs(),
             dask_scheduler=self.dask_scheduler,
-            jobs=JobManager(config, self.log),
+            jobs=JobManager(config, self.log, env=warm_templates.env()),
             plans=PlanPool(plan_workers()),
+            warm=warm_templates,
         )
         interrupted = self.state.jobs.recover()
         if interrupted:
@@ -91,3 +96,4 @@ class NbprodApp(ExtensionApp):
             await state.jobs.stop()
             state.pool.shutdown(wait=False, cancel_futures=True)
             state.plans.shutdown()
+            state.warm.stop()

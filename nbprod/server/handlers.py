@@ -129,7 +129,12 @@ class PlanHandler(NbprodHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        self.reply(await self.plan(self.resolve_source(path)))
+        notebook = self.resolve_source(path)
+        text = await self.off_loop(notebook.read_text, "utf-8")
+        state = self.settings["nbprod"]
+        # the panel shows this notebook: its Run button should find a template
+        state.warm.prewarm_soon(state.pool, notebook, text)
+        self.reply(await self.plan(notebook, text))
 
     @web.authenticated
     @authorized
@@ -189,6 +194,13 @@ class HistoryHandler(NbprodHandler):
         """The server's job manager."""
         return self.settings["nbprod"].jobs
 
+    async def prewarm(self, notebook: Path) -> None:
+        """Have the notebook's warm template started before its worker looks for it."""
+        warm = self.settings["nbprod"].warm
+        if warm.enabled:
+            text = await self.off_loop(notebook.read_text, "utf-8")
+            await self.off_loop(warm.prewarm, notebook, text)
+
     def run_json(self, run: RunRecord) -> dict[str, Any]:
         """A run as the CLI's JSON, plus ``output_file``: its output relative to the server root."""
         data = run.to_dict()
@@ -230,6 +242,7 @@ class RunsHandler(HistoryHandler):
         parameters = field(body, "parameters", dict, {})
         timeout = field(body, "timeout", (int, float), None)
         store = self.jobs.store
+        await self.prewarm(notebook)
         record = await self.off_loop(
             lambda: queue_run(self.project, notebook, parameters, store=store)
         )
@@ -270,6 +283,7 @@ class BatchesHandler(HistoryHandler):
         _check_executor(executor, scheduler)
         sets = expand_grid(grid if grid is not None else {"runs": runs}, "request")
         store = self.jobs.store
+        await self.prewarm(notebook)
         created = await self.off_loop(
             lambda: create_batch(
                 self.project, notebook, sets, executor=executor, jobs=jobs, store=store

@@ -69,10 +69,18 @@ class JobManager:
         The project; workers start in its root folder.
     log : logging.Logger
         The server's log.
+    env : dict, optional
+        Added to each worker's environment (where the warm templates are).
     """
 
-    def __init__(self, config: ProjectConfig, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        config: ProjectConfig,
+        log: logging.Logger,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.config = config
+        self.env = dict(env or {})
         self.log = log
         self.store = HistoryStore(config.database_url)
         self.processes: dict[str, asyncio.subprocess.Process] = {}
@@ -92,7 +100,7 @@ class JobManager:
         )
         # SQLite may wait on a worker's write lock: never on the event loop.
         await asyncio.to_thread(self.store.add_job, job)
-        env = dict(os.environ, NBPROD_DATABASE_URL=self.config.database_url)
+        env = dict(os.environ, **self.env, NBPROD_DATABASE_URL=self.config.database_url)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

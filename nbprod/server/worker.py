@@ -25,10 +25,10 @@ from nbprod.history.records import (
     RUNNING,
     SUCCEEDED,
     JobRecord,
-    RunErrorInfo,
     now,
 )
-from nbprod.history.store import UNFINISHED, HistoryStore
+from nbprod.history.store import HistoryStore
+from nbprod.run.recovery import end_unfinished
 
 
 class _Progress:
@@ -158,32 +158,17 @@ def _error_json(exc: BaseException) -> dict[str, Any]:
 def end_target(
     store: HistoryStore, job: JobRecord, status: str, error: dict[str, Any] | None
 ) -> None:
-    """Give the job's run or batch a final state when the work stopped without one.
-
-    The worker owns the lifecycle of what it was given: a failure before the
-    first run (an executor that cannot start, a notebook changed since it was
-    queued) must not leave the batch and its runs queued forever. Runs that
-    never started are cancelled (a resume runs them); the batch or run takes
-    ``status`` and the run the error.
-    """
-    if not job.target or job.kind not in ("run", "batch"):
-        return
-    message = (error or {}).get("message") or status
-    if job.kind == "run":
-        run = store.get_run(job.target)
-        if run.status in UNFINISHED:
-            run.status = status
-            run.finished_at = now()
-            if status == FAILED:
-                run.error = RunErrorInfo(
-                    None, None, (error or {}).get("type", "Error"), message
-                )
-            store.update_run(run)
-        return
-    batch = store.get_batch(job.target)
-    if batch.status in UNFINISHED:
-        store.cancel_unfinished(job.target)
-        store.finish_batch(job.target, status, now())
+    """Give the job's run or batch a final state when the work stopped without one."""
+    if job.target and job.kind in ("run", "batch"):
+        error = error or {}
+        end_unfinished(
+            store,
+            job.kind,
+            job.target,
+            status,
+            error.get("type", "Error"),
+            error.get("message"),
+        )
 
 
 def run_job(job_id: str, root: Path) -> int:

@@ -19,7 +19,6 @@ from nbprod.config import ProjectConfig
 from nbprod.errors import (
     GateFailedError,
     GitError,
-    HandEditedError,
     IgnoredFilesError,
     NbprodError,
     PushRejectedError,
@@ -334,15 +333,9 @@ def _export_and_gate(
     """Export and run the gate, filling ``result.report``; raise on any failure."""
     if on_progress:
         on_progress("export")
-    try:
-        export_notebooks(config)
-    except HandEditedError as exc:
-        # push forces nothing itself: the remedies are the export's (exc.actions)
-        exc.hint = (
-            "pull the edits into the notebook first with a sync, or overwrite "
-            "them with a forced export; then push again"
-        )
-        raise
+    # push forces nothing itself: a HandEditedError goes up as the export
+    # raised it, with the export's remedies (sync, forced export)
+    export_notebooks(config)
     report = run_gate(config, store=store, on_step=on_step, on_progress=on_progress)
     result.report = report
     if not report.ok:

@@ -1,0 +1,123 @@
+"""The server's warm templates: one per notebook environment, shared with job workers.
+
+When JupyterLab shows a notebook (its plan is asked for) or a run or batch is
+started, the server makes sure a template with that notebook's imports is
+running (:mod:`nbprod.run.warm`); job workers get the folder the templates are
+published in, so the run's kernel is a fork of a template that already
+imported pandas and ipykernel, and the Run button starts at once. The server
+keeps the few most recently used import sets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+from nbprod.config import ProjectConfig
+from nbprod.run import warm
+
+#: import sets kept warm at once (a template with pandas and scikit-learn is
+#: about 90 MiB PSS)
+MAX_TEMPLATES = 4
+
+
+def _code_cells(text: str) -> list[str]:
+    """The code cells' sources of a notebook's JSON text (empty when unreadable)."""
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return []
+    sources = []
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            sources.append("".join(source) if isinstance(source, list) else source)
+    return sources
+
+
+class WarmTemplates:
+    """The server's templates, started ahead of the runs that will fork from them.
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The project (``[tool.nbprod.run]``: warm_kernels, preload).
+    log : logging.Logger
+        The server's log.
+    """
+
+    def __init__(self, config: ProjectConfig, log: logging.Logger) -> None:
+        self.enabled = config.run.warm_kernels
+        self.forced = tuple(config.run.preload)
+        self.log = log
+        self.folder = warm.share_templates() if self.enabled else None
+        self._lock = threading.Lock()
+        #: the templates by import set, most recently used last
+        self._recent: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        #: import sets by notebook and text, so a repeated plan request parses nothing
+        self._seen: dict[tuple[str, int], tuple[str, ...]] = {}
+
+    def env(self) -> dict[str, str]:
+        """What a job worker's environment needs to find the templates."""
+        return {warm.SHARED_ENV: self.folder} if self.folder else {}
+
+    def prewarm(self, path: Path, text: str) -> None:
+        """Make sure a template for this notebook's imports runs (blocking: a thread)."""
+        if not self.enabled:
+            return
+        key = (str(path), hash(text))
+        modules = self._seen.get(key)
+        if modules is None:
+            modules = warm.notebook_imports(_code_cells(text))
+            if len(self._seen) > 256:
+                self._seen.clear()
+            self._seen[key] = modules
+        with self._lock:
+            template = warm.get_template(modules, self.forced)
+            self._recent[modules] = template
+            self._recent.move_to_end(modules)
+            retired = []
+            while len(self._recent) > MAX_TEMPLATES:
+                retired.append(self._recent.popitem(last=False)[1])
+        for old in retired:
+            warm.retire_template(old)
+        self._check(template)
+
+    def _check(self, template: Any) -> None:
+        """Restart a ready template whose environment changed (a package installed)."""
+        if not os.path.exists(template.socket_path):
+            return  # still importing: nothing to check yet
+        try:
+            refusal = template.ping().get("refusal")
+        except (OSError, ValueError):
+            return  # get_template replaces a dead one next time
+        if refusal:
+            self.log.info("nbprod: restarting a warm template: %s", refusal)
+            warm.restart_template(template)
+
+    def prewarm_soon(self, pool: Executor, path: Path, text: str) -> None:
+        """Start :meth:`prewarm` in ``pool`` without waiting for it."""
+        if not self.enabled:
+            return
+        future = pool.submit(self.prewarm, path, text)
+        future.add_done_callback(self._report)
+
+    def _report(self, future: Any) -> None:
+        error = future.exception()
+        if error is not None:
+            self.log.warning("nbprod: could not start a warm template: %s", error)
+
+    def templates(self) -> list[Any]:
+        """The templates kept warm, least recently used first."""
+        with self._lock:
+            return list(self._recent.values())
+
+    def stop(self) -> None:
+        """Stop every template (and the kernels they forked)."""
+        warm.stop_sharing()
