@@ -44,7 +44,10 @@ def patch(f):
 CELLS = [
     "#| default_exp core",
     PATCH,
+    "#| export\ndef scale(x, # the value\n          by=2 # the factor\n         ): return x * by",
     "from mylib.core import *\nimport inspect\nimport pickle",
+    # docments-style comments of an exported function stay where they were
+    "assert inspect.getsource(scale).splitlines()[1].endswith('# the factor')",
     # a function defined in a test cell, its source read in a later one
     'def double(x):\n    "Twice `x`."\n    return 2 * x\n\nassert double(2) == 4',
     "assert inspect.getsource(double).startswith('def double(x):')",
@@ -270,7 +273,9 @@ def test_multi_line_strings_keep_their_value_in_plain_projects(tmp_path: Path) -
     )
     nb = new_notebook(
         cells=[
-            new_code_cell("#| export\ndef text():\n    return 'a\\n  b'"),
+            new_code_cell(
+                "#| export\ndef text(x=1, # a comment\n        ):\n    return 'a\\n  b'"
+            ),
             new_code_cell('assert text() == """a\n  b"""'),
         ]
     )
@@ -280,6 +285,8 @@ def test_multi_line_strings_keep_their_value_in_plain_projects(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     text = (tmp_path / "tests" / "test_core.py").read_text()
     assert '    assert text() == """a\n  b"""' in text
+    # black alone formats a plain project's module: no fences
+    assert "fmt: off" not in (tmp_path / "shop" / "core.py").read_text()
     assert pytest_run(tmp_path).returncode == 0
 
 

@@ -677,6 +677,13 @@ class _Planner:
                 relative_import(text, full, self.config.package) for text in imports
             ]
         chunks = [c for c in (self._chunk(p, module=full) for p in cells) if c]
+        if self._shared_test_state() or self.config.relative_imports:
+            # nbdev code: fastcore's docments reads a parameter's doc from the
+            # comment after it, which black would move when it joins a signature
+            chunks = [
+                Chunk(c.marker, keep_bracket_comments(c.code), c.test_name, c.awaits)
+                for c in chunks
+            ]
         text = render_file(
             self.name,
             self._docstring() if module == self.module else None,
