@@ -10,8 +10,10 @@ that every read sees the binding it saw in the notebook:
 
 - a name bound by more than one cell (a class redefined and patched cell after
   cell, ``add`` defined four times to show four docstring styles, ``p`` a test
-  value here and a setup object there) is *contested*: every test or setup cell
-  binding it runs at test time, in notebook order, inside a test function;
+  value here and a setup object there), or read before the notebook binds it (a
+  builtin or a star import's name, then the notebook's own), is *contested*:
+  every test or setup cell binding it runs at test time, in notebook order,
+  inside a test function;
 - what a test binds is bound at test time (a ``global`` in its function), and
   so is what a setup cell binds when it reads a name bound at test time;
 - a ``def`` or ``class`` a test cell defines, defined once in the notebook and
@@ -394,6 +396,20 @@ def plan_layout(cells: list[LayoutCell], tests: list[LayoutCell]) -> SharedLayou
         and any(not b.exported for b in binders)
         and not _equivalent_imports(binders, name)
     }
+    # a name read before the notebook first binds it has another binding then (a
+    # builtin, a star import's): bound at import time, the earlier reads would see ours
+    for cell in tests:
+        for use in cell.symbols.uses:
+            binders = layout.binders.get(use.name)
+            if (
+                binders
+                and not use.deferred
+                and not binders[0].exported
+                # an import binds the same object, most likely (`test_eq`)
+                and use.name not in binders[0].symbols.imports
+                and cell.index < binders[0].index
+            ):
+                layout.contested.add(use.name)
     runtime_names = set(layout.contested)
     runtime: set[int] = set()
     changed = True
