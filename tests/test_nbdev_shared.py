@@ -89,6 +89,10 @@ CELLS = [
     "class Doc:\n    pass",
     "Doc.__doc__ = 'documented'",
     "assert Doc.__doc__ == 'documented'",
+    # setup that awaits at its top level, as a notebook cell may
+    "#| export\nasync def fetch():\n    return 1",
+    "value = await fetch()",
+    "assert value == 1",
     # a builtin the notebook defines again later: the earlier test sees the builtin
     "assert max([1, 3]) == 3",
     "def max(xs):\n    return 0\n\nassert max([1, 3]) == 0",

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from nbprod.export.analysis import CellSymbols, analyze_cell
+from nbprod.export.render import awaits_at_top_level
 
 _DEFINITION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -412,6 +413,8 @@ def plan_layout(cells: list[LayoutCell], tests: list[LayoutCell]) -> SharedLayou
                 layout.contested.add(use.name)
     runtime_names = set(layout.contested)
     runtime: set[int] = set()
+    # only a function can await (`value = await fetch()`): test time
+    awaiting = {cell.index for cell in tests if awaits_at_top_level(cell.code)}
     changed = True
     while changed:
         changed = False
@@ -425,7 +428,10 @@ def plan_layout(cells: list[LayoutCell], tests: list[LayoutCell]) -> SharedLayou
                     for use in symbols.uses
                 )
                 if not (
-                    symbols.has_action or cell.binds & runtime_names or reads_runtime
+                    symbols.has_action
+                    or cell.binds & runtime_names
+                    or reads_runtime
+                    or cell.index in awaiting
                 ):
                     continue
                 runtime.add(cell.index)

@@ -28,7 +28,6 @@ from nbprod.config import NbdevSettings, ProjectConfig, read_nbdev_settings
 from nbprod.errors import NbprodError, Problem
 from nbprod.export.analysis import analyze_cell
 from nbprod.export.plan import plan_notebook
-from nbprod.export.render import awaits_at_top_level
 from nbprod.files import write_atomic
 from nbprod.notebook.cells import (
     SKIP_EXECUTION,
@@ -401,10 +400,8 @@ def plan_cells(
             move.reason = "not valid Python"
             continue
         asserting = asserts_something(plain.code)
-        if not asserting and awaits_at_top_level(plain.code):
-            # only a test function can await; a setup cell runs at import time
-            move.reason = "awaits at its top level"
-            continue
+        # a setup cell that awaits at its top level runs in a test function (it
+        # does something, so the shared layout runs it at test time)
         candidates.append((cell, symbols, asserting, changes_state(plain.code)))
     needed: set[str] = set()
     seen_test = False
