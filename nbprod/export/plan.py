@@ -165,8 +165,6 @@ class _Planner:
         self.config = config
         self.name = config.relpath(path)
         self.problems: list[Problem] = []
-        #: test cell index -> the first cell of the test function it runs in
-        self.test_groups: dict[int, int] = {}
         #: where the cells of a shared-state notebook run (None otherwise)
         self.layout: SharedLayout | None = None
         cells = classify_cells(nb, self.name)
@@ -536,7 +534,6 @@ class _Planner:
         in_tests = [layout_cells[p.cell.index] for p in tests if p.symbols]
         layout = plan_layout(list(layout_cells.values()), in_tests)
         self.layout = layout
-        self.test_groups = dict(layout.groups)
         for prepared in tests:
             symbols = prepared.symbols
             if symbols is None:
@@ -788,34 +785,16 @@ class _Planner:
     def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
         taken: set[str] = set()
         chunks: list[Chunk] = []
-        grouped: dict[int, int] = {}
         shared = self._shared_test_state()
         for prepared in [] if shared else tests:
             code = self._code(prepared)
-            index = prepared.cell.index
-            leader = self.test_groups.get(index)
-            if leader is not None and leader != index and leader in grouped:
-                # a later cell of a shared-state test: appended to its function
-                if code.strip():
-                    at = grouped[leader]
-                    cell = prepared.cell
-                    joined = f"{chunks[at].code}\n\n{marker(self.name, cell.index, cell.cell_id)}\n{code}"
-                    chunks[at] = Chunk(
-                        chunks[at].marker,
-                        joined,
-                        chunks[at].test_name,
-                        awaits_at_top_level(joined),
-                    )
-                continue
             name = None
-            if (prepared.symbols and prepared.symbols.has_action) or leader is not None:
-                name = test_function_name(code, index, taken)
+            if prepared.symbols and prepared.symbols.has_action:
+                name = test_function_name(code, prepared.cell.index, taken)
             chunk = self._chunk(prepared, name)
             if chunk:
                 if name and awaits_at_top_level(chunk.code):
                     chunk = Chunk(chunk.marker, chunk.code, name, True)
-                if leader is not None:
-                    grouped[index] = len(chunks)
                 chunks.append(chunk)
         if any(chunk.awaits for chunk in chunks):
             imports = [*imports, "import asyncio"]
