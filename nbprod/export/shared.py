@@ -96,6 +96,8 @@ class SharedLayout:
     rebinds : dict
         Cell index -> import statements placed before the cell's code: the
         module's binding of a name a test had bound before.
+    binders : dict
+        Name -> the cells binding it, in notebook order.
     """
 
     runtime: set[int] = field(default_factory=set)
@@ -118,25 +120,6 @@ class SharedLayout:
     def binds_at_runtime(self, cell: LayoutCell, name: str) -> bool:
         """True when ``cell`` binds ``name`` inside a test function."""
         return cell.index in self.runtime and name in self.runtime_names
-
-
-def import_statement(node: ast.Import | ast.ImportFrom, name: str) -> str | None:
-    """The stand-alone statement binding ``name`` in an import, or None."""
-    for alias in node.names:
-        if isinstance(node, ast.Import):
-            bound = alias.asname or alias.name.split(".")[0]
-            text = f"import {alias.name}" + (
-                f" as {alias.asname}" if alias.asname else ""
-            )
-        else:
-            module = "." * node.level + (node.module or "")
-            bound = alias.asname or alias.name
-            text = f"from {module} import {alias.name}" + (
-                f" as {alias.asname}" if alias.asname else ""
-            )
-        if bound == name:
-            return text
-    return None
 
 
 @dataclass(frozen=True)
