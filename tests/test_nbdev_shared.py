@@ -9,6 +9,7 @@ module level (the layout before ``nbprod.export.shared``).
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,12 @@ def test_an_edited_test_with_a_multi_line_string_syncs_back_unchanged(
     source = nbformat.read(path, as_version=4).cells[0].source
     # the string's continuation line keeps its two spaces, the code loses the indent
     assert source == 'expected = """a\n  b"""\nassert expected.count("a") == 1'
+
+
+def test_nbprod_check_passes_on_the_moved_project(migrated: Path) -> None:
+    gate = CliRunner().invoke(
+        main, ["check", "--project", str(migrated)], catch_exceptions=False
+    )
+    assert gate.exit_code == 0, gate.output
+    # every test the move made ran and passed in the gate
+    assert re.search(r"^tests\s+│\s+passed", gate.output, re.MULTILINE), gate.output
