@@ -373,6 +373,34 @@ async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
     assert (await asyncio.to_thread(template.ping))["forks"] == 1
 
 
+async def test_a_spare_worker_takes_the_next_job(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    write_scoring_notebook(project)
+    await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
+    jobs = jp_serverapp.web_app.settings["nbprod"].jobs
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while jobs._spare is None:
+        assert loop.time() < deadline, "no spare worker was started"
+        await asyncio.sleep(0.05)
+    spare = jobs._spare.pid
+    started = await fetch_json(
+        jp_fetch,
+        "runs",
+        method="POST",
+        body=json.dumps({"notebook": "notebooks/score.ipynb"}),
+    )
+    run = await until_done(jp_fetch, "runs", started["run"]["id"])
+    assert run["status"] == "succeeded", run["error"]
+    # the spare had done its imports: it ran the job, and another one waits
+    assert jobs.store.get_job(started["job"]).pid == spare
+    while jobs._spare is None:
+        assert loop.time() < deadline, "no new spare worker"
+        await asyncio.sleep(0.05)
+    assert jobs._spare.pid != spare
+
+
 async def test_bad_parameters_are_refused_before_any_run(
     jp_fetch, project: Path
 ) -> None:

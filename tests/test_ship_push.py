@@ -255,6 +255,44 @@ def test_dry_run_sees_notebooks_that_the_filter_would_strip(tmp_path: Path) -> N
     assert json.loads(result.stdout)["files"] == ["notebooks/orders.ipynb"]
 
 
+def test_after_a_push_the_dry_run_sees_an_edit_and_filters_it_once(
+    tmp_path: Path,
+) -> None:
+    import os
+    import time
+
+    from nbprod.config import load_config
+    from nbprod.ship.push import push_project
+
+    root, _ = light_project(tmp_path)
+    second = write_notebook(root, name="more.ipynb")
+    git(root, "add", "notebooks/more.ipynb")
+    git(root, "commit", "--quiet", "-m", "a second notebook")
+    pushed = nbprod(root, "push", "-m", "first push")  # sets the filter up
+    assert pushed.exit_code == 0, pushed.output
+    # the clean filter as push set it up, counting its runs
+    log = tmp_path / "filter-runs.log"
+    clean = git(root, "config", "--get", "filter.nbstripout.clean").strip()
+    git(root, "config", "filter.nbstripout.clean", f"echo run >> '{log}'; {clean}")
+    edited = write_notebook(root, export=EXPORT + "\n\nRATE = 5\n")
+    hour_ago = time.time() - 3600  # saved a while ago: not "racily clean"
+    for path in (edited, second):
+        os.utime(path, (hour_ago, hour_ago))
+
+    dry = push_project(load_config(root), "x", dry_run=True)
+    again = push_project(load_config(root), "x", dry_run=True)
+
+    # a user who pushed and then edits a notebook sees it in what push commits
+    assert "notebooks/orders.ipynb" in dry.files
+    assert "notebooks/more.ipynb" not in dry.files
+    # and the tracked module the export will rewrite from it
+    assert "src/shop/orders.py" in dry.exported and "src/shop/orders.py" in dry.files
+    assert again.files == dry.files
+    # nbstripout (a Python process each) ran once per notebook, and not again
+    # for the second look at unchanged files
+    assert log.read_text().split() == ["run", "run"]
+
+
 def test_push_refuses_when_gated_files_are_git_ignored(tmp_path: Path) -> None:
     root, origin = light_project(tmp_path)
     # the example used to ship such an ignore file: the generated code stayed local

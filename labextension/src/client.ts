@@ -8,7 +8,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { DepsAdded, DepsReport, parseDepsAdded, parseDepsReport } from './deps';
+import { DepsAdded, DepsReport, parseDepsAdded, parseDepsReport } from './depswire';
 import { parametersJson } from './form';
 import { encodePath, formatLocation } from './format';
 import {

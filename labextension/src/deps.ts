@@ -4,90 +4,13 @@
  * and the distribution that provides it) and an **Add dependencies** button
  * that writes them, as `nbprod deps --add` does. Quiet when all is declared.
  *
- * Its wire types and parser live here too, beside the one view that uses them.
+ * Its wire types and parser are in depswire.ts (no DOM: jest reads them).
  */
 import { Notification } from '@jupyterlab/apputils';
 
 import { notifyError } from './client';
 import { button, fill, h } from './dom';
-
-/** One undeclared import (`GET deps` → `missing[]`). */
-export interface MissingDependency {
-  name: string;
-  distribution: string | null;
-  requirement: string | null;
-  scope: string;
-  notebook: string | null;
-  cell: number | null;
-  path: string;
-  line: number;
-}
-
-/** The dependency check (`GET deps`), reduced to what the notice shows. */
-export interface DepsReport {
-  ok: boolean;
-  hasProject: boolean;
-  missing: MissingDependency[];
-  unused: string[];
-  problems: string[];
-}
-
-/** What `POST deps` added. */
-export interface DepsAdded {
-  added: string[];
-  addedTests: string[];
-  createdProject: boolean;
-  report: DepsReport;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function textOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-/** Read `GET deps`'s reply. */
-export function parseDepsReport(data: unknown): DepsReport {
-  const d = record(data);
-  const missing = (Array.isArray(d.missing) ? d.missing : []).map(item => {
-    const m = record(item);
-    const site = record(Array.isArray(m.sites) ? m.sites[0] : {});
-    return {
-      name: String(m.name ?? ''),
-      distribution: textOrNull(m.distribution),
-      requirement: textOrNull(m.requirement),
-      scope: String(m.scope ?? 'runtime'),
-      notebook: textOrNull(site.notebook),
-      cell: typeof site.cell === 'number' ? site.cell : null,
-      path: String(site.path ?? ''),
-      line: typeof site.line === 'number' ? site.line : 0
-    };
-  });
-  return {
-    ok: d.ok === true,
-    hasProject: d.has_project !== false,
-    missing,
-    unused: strings(d.unused),
-    problems: strings(d.problems)
-  };
-}
-
-/** Read `POST deps`'s reply. */
-export function parseDepsAdded(data: unknown): DepsAdded {
-  const d = record(data);
-  return {
-    added: strings(d.added),
-    addedTests: strings(d.added_tests),
-    createdProject: d.created_project === true,
-    report: parseDepsReport(d.report)
-  };
-}
+import { DepsAdded, DepsReport, MissingDependency } from './depswire';
 
 /** The two calls the notice makes (the client's `deps` and `addDeps`). */
 export interface DepsApi {

@@ -4,6 +4,8 @@
  */
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { diffLines } from './format';
+
 type Child = Node | string | null | undefined | false;
 type Props = Record<string, unknown>;
 
@@ -165,4 +167,17 @@ export function working(node: HTMLElement, text: string, delay = WORKING_DELAY):
 export function pathNodes(path: string): (string | HTMLElement)[] {
   const parts = path.split('/');
   return parts.flatMap((part, i) => (i < parts.length - 1 ? [`${part}/`, document.createElement('wbr')] : [part]));
+}
+
+/**
+ * A unified diff, one row per line, its kind (`file`, `hunk`, `add`, `del`,
+ * `same`, `note`) in `data-kind` for the colours: the ship preview's and the
+ * sync dialog's diffs, one renderer and one set of CSS rules.
+ */
+export function diffNode(diff: string): HTMLElement {
+  return h(
+    'pre',
+    { className: 'jp-nbprod-diff' },
+    diffLines(diff).map(line => h('div', { className: 'jp-nbprod-diffLine', 'data-kind': line.kind }, line.text))
+  );
 }

@@ -212,3 +212,57 @@ export function uiHint(hint: string): string {
   ];
   return buttons.reduce((text, [pattern, words]) => text.replace(pattern, words), hint);
 }
+
+/** What a line of a unified diff is: file header, hunk header, added, removed, context, or a note. */
+export type DiffKind = 'file' | 'hunk' | 'add' | 'del' | 'same' | 'note';
+
+/** One line of a unified diff, with its kind (the renderer colours by it). */
+export interface DiffLine {
+  kind: DiffKind;
+  text: string;
+}
+
+/**
+ * The lines of a unified diff (difflib's or git's), each with its kind.
+ *
+ * Inside a hunk the `@@ -a,b +c,d @@` header's counts say how many lines
+ * follow, so a removed line that reads `-- x` (shown `--- x`) is never taken
+ * for a file header; outside hunks every line is a header. Notes are the lines
+ * that are not part of the diff: git's `\ No newline at end of file` and the
+ * server's `… N more lines` cut.
+ */
+export function diffLines(diff: string): DiffLine[] {
+  if (!diff) {
+    return [];
+  }
+  let oldLeft = 0;
+  let newLeft = 0;
+  return diff
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((text): DiffLine => {
+      if (text.startsWith('\\') || text.startsWith('… ')) {
+        return { kind: 'note', text };
+      }
+      if (oldLeft > 0 || newLeft > 0) {
+        if (text.startsWith('+')) {
+          newLeft--;
+          return { kind: 'add', text };
+        }
+        if (text.startsWith('-')) {
+          oldLeft--;
+          return { kind: 'del', text };
+        }
+        oldLeft--;
+        newLeft--;
+        return { kind: 'same', text };
+      }
+      const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(text);
+      if (hunk) {
+        oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
+        newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
+        return { kind: 'hunk', text };
+      }
+      return { kind: 'file', text };
+    });
+}

@@ -2,15 +2,12 @@
  * The Monitor's logic that needs no DOM (tested with jest): how checks are
  * named, judged and ordered, and how alert events become badges and messages.
  */
+import { formatValue } from './format';
 import { AlertEvent, MonitorCheck } from './wire';
 
-/** A number for a table cell: 4 significant digits. */
+/** A number for a table cell: 4 significant digits (format.ts's formatValue), blank for none. */
 export function formatStatistic(value: number | null): string {
-  if (value === null) {
-    return '';
-  }
-  const text = value.toPrecision(4);
-  return text.includes('e') ? text : String(Number(text));
+  return value === null ? '' : formatValue(value);
 }
 
 /** What a check is about, in a few words: `input.tenure`, `input (all columns)`, `auc`. */

@@ -34,20 +34,35 @@ import {
 
 type Json = Record<string, unknown>;
 
+/* ---------- the lenient readers every parser uses (syncwire.ts and deps.ts too) ---------- */
+
+/** An object, or `{}` for anything else (arrays included). */
 export function obj(value: unknown): Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
 }
-function str(value: unknown, fallback = ''): string {
+/** A string, or `fallback`. */
+export function str(value: unknown, fallback = ''): string {
   return typeof value === 'string' ? value : fallback;
 }
-function optStr(value: unknown): string | null {
+/** A string, or null. */
+export function optStr(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
-function num(value: unknown): number | null {
+/** A finite number, or null. */
+export function num(value: unknown): number | null {
   return typeof value === 'number' && isFinite(value) ? value : null;
 }
-function list(value: unknown): unknown[] {
+/** An array, or `[]`. */
+export function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
+}
+/** The strings of an array (other items left out). */
+export function strings(value: unknown): string[] {
+  return list(value).filter((v): v is string => typeof v === 'string');
+}
+/** A boolean, or `fallback`. */
+export function bool(value: unknown, fallback = false): boolean {
+  return typeof value === 'boolean' ? value : fallback;
 }
 
 /* ---------- errors ---------- */
@@ -421,9 +436,6 @@ export function parseServerInfo(value: unknown): ServerInfo {
 
 /* ---------- monitoring ---------- */
 
-function bool(value: unknown, fallback = false): boolean {
-  return typeof value === 'boolean' ? value : fallback;
-}
 function numbers(value: unknown): number[] {
   return list(value).map(v => num(v) ?? 0);
 }

@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 import { errorText, notifyError } from './client';
 import { NbprodContext, NotebookSection } from './context';
 import { DepsNotice } from './deps';
-import { badge, button, debounce, fill, h, pathNodes, poll, section, working } from './dom';
+import { badge, button, debounce, diffNode, fill, h, pathNodes, poll, section, working } from './dom';
 import { findingWhere, formatDuration, problemFindings, uiHint } from './format';
 import { jobGateReport, obj, parsePushResult } from './parse';
 import { GitStatus, Job, ShipFile, ShipPreview } from './wire';
@@ -367,17 +367,5 @@ function renderDiff(file: ShipFile): HTMLElement {
   if (!file.diff) {
     return h('div', { className: 'jp-nbprod-empty' }, 'no change to the text (only outputs or metadata)');
   }
-  return h(
-    'pre',
-    { className: 'jp-nbprod-diff' },
-    file.diff.split('\n').map(line =>
-      h(
-        'div',
-        {
-          'data-line': line.startsWith('+++') || line.startsWith('---') ? 'file' : line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : 'same'
-        },
-        line
-      )
-    )
-  );
+  return diffNode(file.diff);
 }

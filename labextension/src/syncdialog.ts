@@ -13,7 +13,7 @@ import { Widget } from '@lumino/widgets';
 
 import { ApiError, errorText, notifyError } from './client';
 import { NbprodContext, notebookPath } from './context';
-import { h } from './dom';
+import { diffNode, h } from './dom';
 import { NotebookSync, parseSync, SyncChange, SyncConflict, SyncResult } from './syncwire';
 
 type Prefer = 'module' | 'notebook';
@@ -129,27 +129,6 @@ async function syncOrRefusal(
 
 function cellLabel(index: number, id: string | null, first: string): string {
   return `Cell ${index + 1}${id ? ` · ${id}` : ''}${first.trim() ? ` · ${first.trim()}` : ''}`;
-}
-
-/** A unified diff with its lines marked for colour. */
-export function diffNode(diff: string): HTMLElement {
-  return h(
-    'pre',
-    { className: 'jp-nbprod-diff' },
-    diff
-      .replace(/\n$/, '')
-      .split('\n')
-      .map(line =>
-        h(
-          'span',
-          {
-            className: 'jp-nbprod-diffLine',
-            'data-kind': line.startsWith('+++') || line.startsWith('---') ? 'file' : line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : 'same'
-          },
-          line + '\n'
-        )
-      )
-  );
 }
 
 function changesWidget(path: string, changes: SyncChange[], notes: string[]): Widget {

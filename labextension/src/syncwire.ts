@@ -1,7 +1,8 @@
 /**
  * The JSON of `POST notebooks/<path>/sync` (the same as `nbprod sync --json`),
- * as the UI reads it, and its lenient parser.
+ * as the UI reads it, and its lenient parser (on parse.ts's readers).
  */
+import { list, num, obj, optStr, str, strings } from './parse';
 
 /** A cell a sync writes (or, with `check`, would write). */
 export interface SyncChange {
@@ -45,24 +46,6 @@ export interface SyncResult {
   notebooks: NotebookSync[];
 }
 
-type Json = Record<string, unknown>;
-
-function obj(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-function num(value: unknown): number {
-  return typeof value === 'number' ? value : 0;
-}
-function optStr(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
 /** Read a sync reply (also the body of its 409 and 422 answers). */
 export function parseSync(value: unknown): SyncResult {
   const data = obj(value);
@@ -75,29 +58,29 @@ export function parseSync(value: unknown): SyncResult {
       changes: list(nb.changes).map(c => {
         const change = obj(c);
         return {
-          index: num(change.index),
+          index: num(change.index) ?? 0,
           cell_id: optStr(change.cell_id),
           action: str(change.action) || 'update',
           first_line: str(change.first_line),
           diff: str(change.diff),
           source: str(change.source),
           file: str(change.file),
-          line: typeof change.line === 'number' ? change.line : null
+          line: num(change.line)
         };
       }),
       conflicts: list(nb.conflicts).map(c => {
         const conflict = obj(c);
         return {
-          index: num(conflict.index),
+          index: num(conflict.index) ?? 0,
           cell_id: optStr(conflict.cell_id),
           first_line: str(conflict.first_line),
           file: str(conflict.file),
-          line: num(conflict.line),
+          line: num(conflict.line) ?? 0,
           module_diff: str(conflict.module_diff),
           notebook_diff: str(conflict.notebook_diff)
         };
       }),
-      notes: list(nb.notes).map(str).filter(Boolean),
+      notes: strings(nb.notes).filter(Boolean),
       error: error ? { type: str(error.type), message: str(error.message), hint: optStr(error.hint) } : null
     };
   });

@@ -14,11 +14,24 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbprod.errors import GitError
+
+#: the blob id a working-tree file gets once cleaned by its filter (nbstripout: a
+#: Python process, 2 s of start-up each), by everything that decides it: the
+#: file's stat, its filter attribute and the filter drivers' configuration. The
+#: ship preview asks on every save and focus; only changed files pay again.
+_CLEAN_IDS: dict[tuple[object, ...], str] = {}
+_CLEAN_IDS_LOCK = threading.Lock()
+#: a file changed this recently can change again within the clock's resolution
+#: without its stat changing (git's "racily clean" entries): never remembered
+_RACY_SECONDS = 2.0
+_CLEAN_IDS_MAX = 4096
 
 # scheme://userinfo@host: userinfo may hold a password or a token
 _USERINFO = re.compile(
@@ -280,18 +293,61 @@ class Git:
 
         What ``add --renormalize`` would stage: ``git add --dry-run`` trusts
         file stats and misses a notebook staged before the nbstripout filter.
+        Each file's cleaned id is remembered by its stat, filter attribute and
+        the filter configuration, so asking again only runs the filter on
+        files changed since; missing files are left out (not changed *through*
+        a filter: deleted).
         """
         listed = self.run("ls-files", "-s", "-z", "--", *paths).stdout.split("\0")
         in_index = {}
         for entry in filter(None, listed):
             meta, path = entry.split("\t", 1)
             in_index[path] = meta.split()[1]
-        tracked = [p for p in paths if p in in_index]
+        stats = {}
+        for p in paths:
+            if p in in_index:
+                try:
+                    stats[p] = (self.cwd / p).stat()
+                except OSError:
+                    continue
+        tracked = list(stats)
         if not tracked:
             return []
-        # hash-object runs the clean filter (nbstripout) without writing anything
-        hashes = self.run("hash-object", "--", *tracked).stdout.split()
-        return [p for p, sha in zip(tracked, hashes, strict=True) if in_index[p] != sha]
+        attrs = self.run("check-attr", "-z", "filter", "--", *tracked).stdout.split(
+            "\0"
+        )
+        # "path\0filter\0value\0" per path
+        filters = {attrs[i]: attrs[i + 2] for i in range(0, len(attrs) - 2, 3)}
+        drivers = self.run(
+            "config", "-z", "--get-regexp", r"^filter\.", check=False
+        ).stdout
+        keys = {
+            p: (
+                str((self.cwd / p).resolve()),
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+                filters.get(p, ""),
+                drivers,
+            )
+            for p, st in stats.items()
+        }
+        with _CLEAN_IDS_LOCK:
+            cleaned = {p: _CLEAN_IDS[k] for p, k in keys.items() if k in _CLEAN_IDS}
+        missing = [p for p in tracked if p not in cleaned]
+        if missing:
+            # hash-object runs the clean filter (nbstripout) without writing anything
+            hashes = self.run("hash-object", "--", *missing).stdout.split()
+            settled = time.time() - _RACY_SECONDS
+            with _CLEAN_IDS_LOCK:
+                if len(_CLEAN_IDS) > _CLEAN_IDS_MAX:
+                    _CLEAN_IDS.clear()  # old stats of files saved since
+                for p, sha in zip(missing, hashes, strict=True):
+                    cleaned[p] = sha
+                    if stats[p].st_mtime < settled:
+                        _CLEAN_IDS[keys[p]] = sha
+        return [p for p in tracked if in_index[p] != cleaned[p]]
 
     def staged_files(self) -> list[str]:
         """Paths staged for the next commit."""

@@ -133,7 +133,9 @@ class PlanHandler(NbprodHandler):
         text = await self.off_loop(notebook.read_text, "utf-8")
         state = self.settings["nbprod"]
         # the panel shows this notebook: its Run button should find a template
+        # and a worker ready
         state.warm.prewarm_soon(state.pool, notebook, text)
+        state.jobs.keep_spare()
         self.reply(await self.plan(notebook, text))
 
     @web.authenticated

@@ -9,6 +9,7 @@ interrupted instead of leaving it running forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -38,6 +39,8 @@ ACTIVE = (QUEUED, RUNNING)
 #: seconds a worker gets to stop its kernels after SIGTERM before it is killed
 STOP_GRACE = 20.0
 WORKER_MODULE = "nbprod.server.worker"
+#: the worker's argument for "wait for a job id on stdin" (a spare worker)
+SPARE_ARGUMENT = "--spare"
 
 #: the error name of a run whose worker died
 INTERRUPTED_ERROR = "Interrupted"
@@ -85,6 +88,10 @@ class JobManager:
         self.store = HistoryStore(config.database_url)
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self._reapers: set[asyncio.Task[None]] = set()
+        #: a worker that has done its imports and waits for a job id on stdin
+        self._spare: asyncio.subprocess.Process | None = None
+        self._spare_starting: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(
         self, kind: str, request: dict[str, Any], target: str | None = None
@@ -100,17 +107,8 @@ class JobManager:
         )
         # SQLite may wait on a worker's write lock: never on the event loop.
         await asyncio.to_thread(self.store.add_job, job)
-        env = dict(os.environ, **self.env, NBPROD_DATABASE_URL=self.config.database_url)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            WORKER_MODULE,
-            job.id,
-            cwd=str(self.config.root),
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
+        process = await self._take_spare(job.id) or await self._spawn(job.id)
+        self.keep_spare()
         await asyncio.to_thread(self.store.update_job, job.id, pid=process.pid)
         job.pid = process.pid
         self.processes[job.id] = process
@@ -118,6 +116,53 @@ class JobManager:
         self._reapers.add(reaper)
         reaper.add_done_callback(self._reapers.discard)
         return job
+
+    async def _spawn(self, job_id: str | None) -> asyncio.subprocess.Process:
+        """Start a worker for ``job_id``, or a spare one (``None``) that waits for an id."""
+        env = dict(os.environ, **self.env, NBPROD_DATABASE_URL=self.config.database_url)
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            WORKER_MODULE,
+            job_id or SPARE_ARGUMENT,
+            cwd=str(self.config.root),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL if job_id else asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+
+    def keep_spare(self) -> None:
+        """Have a spare worker waiting (started in the background when there is none).
+
+        A worker's imports (papermill, nbclient, the history) take about a
+        second: a spare has them done when the Run button is pressed.
+        """
+        if self._spare is None and self._spare_starting is None and not self._stopping:
+            task = asyncio.ensure_future(self._start_spare())
+            self._spare_starting = task
+
+    async def _start_spare(self) -> None:
+        try:
+            self._spare = await self._spawn(None)
+        except OSError as exc:
+            self.log.warning("nbprod: could not start a spare worker: %s", exc)
+        finally:
+            self._spare_starting = None
+
+    async def _take_spare(self, job_id: str) -> asyncio.subprocess.Process | None:
+        """Hand ``job_id`` to the spare worker; None when there is no live one."""
+        if self._spare_starting is not None:
+            await self._spare_starting
+        spare, self._spare = self._spare, None
+        if spare is None or spare.returncode is not None or spare.stdin is None:
+            return None
+        try:
+            spare.stdin.write(f"{job_id}\n".encode())
+            await spare.stdin.drain()
+            spare.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            return None  # it died waiting: a new worker takes the job
+        return spare
 
     async def _reap(self, job_id: str, process: asyncio.subprocess.Process) -> None:
         code = await process.wait()
@@ -231,6 +276,15 @@ class JobManager:
 
     async def stop(self) -> None:
         """Stop every worker (server shutdown): SIGTERM, then kill after a grace period."""
+        self._stopping = True
+        if self._spare_starting is not None:
+            await self._spare_starting
+        if self._spare is not None and self._spare.stdin is not None:
+            self._spare.stdin.close()  # end of input: the spare exits
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._spare.wait(), 5)
+            if self._spare.returncode is None:
+                self._spare.kill()
         running = [p for p in self.processes.values() if p.returncode is None]
         for process in running:
             process.send_signal(signal.SIGTERM)

@@ -29,6 +29,7 @@ from nbprod.history.records import (
 )
 from nbprod.history.store import HistoryStore
 from nbprod.run.recovery import end_unfinished
+from nbprod.server.jobs import SPARE_ARGUMENT
 
 
 class _Progress:
@@ -226,5 +227,25 @@ def run_job(job_id: str, root: Path) -> int:
     return 0 if status == SUCCEEDED else 1
 
 
+def wait_for_job() -> str | None:
+    """As a spare worker: do the imports every job needs, then read the job id.
+
+    None when the server closed the pipe first (it stopped, or died).
+    """
+    import nbprod.run.batch
+    import nbprod.run.single  # noqa: F401
+    from nbprod.run.execute import warm_imports
+
+    warm_imports()
+    line = sys.stdin.readline().strip()
+    return line or None
+
+
+def main(argv: list[str]) -> int:
+    """``python -m nbprod.server.worker JOB_ID`` (or ``--spare``: the id on stdin)."""
+    job_id = wait_for_job() if argv[0] == SPARE_ARGUMENT else argv[0]
+    return run_job(job_id, Path.cwd()) if job_id else 0
+
+
 if __name__ == "__main__":  # pragma: no cover - started by the server
-    sys.exit(run_job(sys.argv[1], Path.cwd()))
+    sys.exit(main(sys.argv[1:]))

@@ -402,22 +402,31 @@ def _dry_run(
     """Fill ``result`` with what a real push would stage, touching nothing."""
     existing = [p for p in generated if (config.root / p).exists()]
     paths, result.ignored = _stage_paths(config, git, existing)
-    would: list[str] = []
-    for args in (paths, ["."]):
+    # Notebooks are left to changed_through_filters: `git add --dry-run` would
+    # run their clean filter (nbstripout, a Python process each) on every
+    # stat-dirty notebook twice more, and the preview asks on every save.
+    notebooks = [p for p in paths if p.endswith(".ipynb")]
+    tracked = set(filter(None, git.run("ls-files", "-z").stdout.split("\0")))
+    tracked_notebooks = sorted(p for p in tracked if p.endswith(".ipynb"))
+    would: list[str] = [p for p in notebooks if p not in tracked]
+    would += [p for p in tracked_notebooks if not (config.root / p).exists()]
+    others = [p for p in paths if p not in notebooks]
+    for args in (others, [".", ":(exclude)*.ipynb"]):
         if not args:
             continue
-        update = ["--update"] if args == ["."] else []
+        update = ["--update"] if args[0] == "." else []
         listed = git.run("add", "--dry-run", *update, "--", *args).stdout
         for line in listed.splitlines():
             # "add 'path'" / "remove 'path'"
             if "'" in line:
                 would.append(line.split("'", 1)[1].rsplit("'", 1)[0])
-    new_files = [
-        p for p in result.exported if p not in existing and p not in git.ignored([p])
-    ]
+    # every file the export will write, new or tracked: the commit holds what
+    # export writes, not what is on disk now (git cannot see that change yet)
+    ignored_exports = git.ignored(result.exported)
+    new_files = [p for p in result.exported if p not in ignored_exports]
     already = git.staged_files()
-    notebooks = [p for p in paths if p.endswith(".ipynb")]
-    restaged = git.changed_through_filters(notebooks) if notebooks else []
+    # the tracked notebooks `add --update .` and `add --renormalize` restage
+    restaged = git.changed_through_filters(tracked_notebooks)
     result.files = sorted(set(would) | set(new_files) | set(already) | set(restaged))
     result.message = _compose_message(message, "Nbprod-Gate: (the gate runs first)")
     return result

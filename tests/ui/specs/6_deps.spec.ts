@@ -34,7 +34,7 @@ test('an undeclared import is shown and Add dependencies declares it', async ({ 
     await expect(note).toContainText('1 import is not declared in pyproject.toml', { timeout: 60000 });
     await expect(note.locator('li[data-distribution="numpy"]')).toContainText('imported in notebooks/01_features.ipynb, cell 2');
     await expect(note.locator('.jp-nbprod-hint')).toContainText('adds numpy>=');
-    await saveScreenshot(ship, testInfo, 'ship-deps-light.png');
+    await saveScreenshot(ship, testInfo, 'ship-deps.png');
     await page.theme.setDarkTheme();
     await saveScreenshot(ship, testInfo, 'ship-deps-dark.png');
     await page.theme.setLightTheme();
