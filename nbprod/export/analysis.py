@@ -79,6 +79,10 @@ class CellSymbols:
     uses: list[Use] = field(default_factory=list)
     side_effects: list[tuple[int, str]] = field(default_factory=list)
     public: list[str] = field(default_factory=list)
+    #: functions decorated with fastcore's ``@patch``/``@patch_to``: they add a
+    #: method to a class, and the decorator gives the name back its earlier
+    #: binding (``@patch def copy(self: L)`` leaves ``copy`` the imported one)
+    patched: set[str] = field(default_factory=set)
     has_action: bool = False
     future_imports: list[str] = field(default_factory=list)
     star_import: bool = False
@@ -401,7 +405,9 @@ def analyze_cell(code: str) -> CellSymbols:
             # Hoisted imports stay out of bound_so_far on purpose: reads of their
             # names remain uses, so the plan keeps exactly the imports that are used.
             for name, text in pairs:
-                symbols.imports.setdefault(name, ImportBinding(name, text, line))
+                # the last import of a name wins, as it does when the cell runs
+                # (`import time` then `from time import time`: the function)
+                symbols.imports[name] = ImportBinding(name, text, line)
             symbols.import_lines.update(range(line, (node.end_lineno or line) + 1))
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -460,6 +466,11 @@ def analyze_cell(code: str) -> CellSymbols:
                 if isinstance(child, ast.Expr) and not _is_docstring(child):
                     symbols.side_effects.append((child.lineno, _summary(child, code)))
     symbols.public = nbdev_all_names(tree.body)
+    symbols.patched = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_patch(node)
+    }
     # A deferred read of a name the cell binds anywhere at module level is resolved
     # inside the cell, whatever the order.
     symbols.uses = [

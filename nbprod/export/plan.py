@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import os
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,10 +31,20 @@ from nbprod.export.render import (
     black_mode,
     docstring_from_markdown,
     import_block,
+    indent_code,
+    keep_bracket_comments,
     marker,
     render_file,
     sorted_all,
     test_function_name,
+)
+from nbprod.export.shared import (
+    LayoutCell,
+    SharedLayout,
+    namespace_reads,
+    plan_layout,
+    split_definitions,
+    without_imports,
 )
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
 from nbprod.notebook.ipython import make_plain
@@ -156,8 +165,8 @@ class _Planner:
         self.config = config
         self.name = config.relpath(path)
         self.problems: list[Problem] = []
-        #: test cell index -> the first cell of the test function it runs in
-        self.test_groups: dict[int, int] = {}
+        #: where the cells of a shared-state notebook run (None otherwise)
+        self.layout: SharedLayout | None = None
         cells = classify_cells(nb, self.name)
         self.module = notebook_module(nb, path, cells)
         self.cells = [self._prepare(cell) for cell in cells]
@@ -393,7 +402,8 @@ class _Planner:
                     self._hidden_state(prepared, name, use.line, definers, "export")
                 else:
                     self._undefined(prepared, name, use.line)
-            defined |= symbols.defines.keys()
+            # a @patch function adds a method; its name keeps its earlier binding
+            defined |= symbols.defines.keys() - symbols.patched
             for line, text in symbols.side_effects:
                 self._report(
                     "warning",
@@ -432,13 +442,7 @@ class _Planner:
         local: dict[str, _Prepared] = {}
         shared = self._shared_test_state()
         if shared:
-            # the notebook's namespace held every name the module makes, those it
-            # makes at import time (`globals()[name] = ...`, listed in `_all_`) too
-            for module in dict.fromkeys(
-                p.module for p in self.cells if p.module is not None
-            ):
-                text = f"from {self.config.package}.{module} import *"
-                imports[text] = text
+            return self._check_shared_tests(tests, owner, imports)
         for prepared in tests:
             symbols = prepared.symbols
             if symbols is None:
@@ -446,11 +450,6 @@ class _Planner:
             for use in symbols.uses:
                 name = use.name
                 if name in setup:
-                    continue
-                if shared and name in local:
-                    # nbdev's runner runs the cells in one namespace: this cell
-                    # joins the test whose names it uses
-                    self._join_test(prepared, local[name])
                     continue
                 binding = self._import_for(name, prepared.cell.index)
                 if binding is not None:
@@ -486,10 +485,105 @@ class _Planner:
                         self._hidden_state(prepared, name, use.line, definers, "test")
                     else:
                         self._undefined(prepared, name, use.line)
-            if symbols.has_action or prepared.cell.index in self.test_groups:
+            if symbols.has_action:
                 local.update(dict.fromkeys(symbols.defines, prepared))
             else:
                 setup |= symbols.defines.keys()
+        return list(imports)
+
+    def _check_shared_tests(
+        self,
+        tests: list[_Prepared],
+        owner: dict[str, str | None],
+        imports: dict[str, str],
+    ) -> list[str]:
+        """Check the test cells of a shared-state (nbdev) notebook; lay them out.
+
+        A name a cell reads is what the last cell before it bound, in notebook
+        order (see :mod:`nbprod.export.shared`); the file imports what exported
+        cells and hoisted imports bound, and the layout says which cells run in
+        which test function.
+        """
+        # the notebook's namespace held every name the module makes, those it
+        # makes at import time (`globals()[name] = ...`, listed in `_all_`) too
+        for module in dict.fromkeys(
+            p.module for p in self.cells if p.module is not None
+        ):
+            text = f"from {self.config.package}.{module} import *"
+            imports[text] = text
+        layout_cells = {}
+        test_indices = {p.cell.index for p in tests}
+        for prepared in self.cells:
+            if prepared.symbols is None:
+                continue
+            if prepared.module is not None:
+                full = f"{self.config.package}.{prepared.module}"
+            elif prepared.cell.index in test_indices:
+                full = None
+            else:
+                continue
+            layout_cells[prepared.cell.index] = LayoutCell(
+                prepared.cell.index,
+                prepared.symbols,
+                self._code(prepared, keep_imports=True),
+                full,
+            )
+        # the tests' own star imports (`from fastcore.test import *`) open the file
+        for text in self._star_imports(tests):
+            imports[text] = text
+        in_tests = [layout_cells[p.cell.index] for p in tests if p.symbols]
+        layout = plan_layout(list(layout_cells.values()), in_tests)
+        self.layout = layout
+        for prepared in tests:
+            symbols = prepared.symbols
+            if symbols is None:
+                continue
+            index = prepared.cell.index
+            for use in symbols.uses:
+                name = use.name
+                binder = layout.last_binder(name, index)
+                if binder is not None and binder.index != index:
+                    if layout.binds_at_runtime(binder, name):
+                        continue  # the same test function binds it before
+                    binding = binder.symbols.imports.get(name)
+                    if binding is not None:
+                        if name not in layout.kept_imports.get(binder.index, ()):
+                            imports[binding.statement] = binding.statement
+                    elif binder.module is not None and not (
+                        index in layout.runtime and name in layout.runtime_names
+                    ):
+                        # (a test-time cell imports a contested name where it reads it)
+                        text = f"from {binder.module} import {name}"
+                        imports[text] = text
+                    continue
+                binding = self._import_for(name, index)
+                if binding is not None:
+                    if name not in layout.contested:
+                        imports[binding.statement] = binding.statement
+                elif name in owner:
+                    text = f"from {self.config.package}.{owner[name]} import {name}"
+                    imports[text] = text
+                elif name in MODULE_NAMES or self.star_import:
+                    continue
+                elif any(p.symbols and name in p.symbols.bound for p in tests):
+                    later = next(
+                        p for p in tests if p.symbols and name in p.symbols.bound
+                    )
+                    if later.cell.index == index:
+                        continue  # a name the cell binds after reading it in a function
+                    self._report(
+                        "error",
+                        f"`{name}` is used before {self._cell_label(later.cell)} defines it",
+                        prepared.cell,
+                        use.line,
+                        f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
+                    )
+                else:
+                    definers = self._definers(name)
+                    if definers:
+                        self._hidden_state(prepared, name, use.line, definers, "test")
+                    else:
+                        self._undefined(prepared, name, use.line)
         return list(imports)
 
     def _shared_test_state(self) -> bool:
@@ -501,17 +595,6 @@ class _Planner:
         """
         meta = self.nb.metadata.get("nbprod", {})
         return isinstance(meta, dict) and meta.get("test_state") == "shared"
-
-    def _join_test(self, prepared: _Prepared, earlier: _Prepared) -> None:
-        leader = self.test_groups.get(earlier.cell.index, earlier.cell.index)
-        mine = self.test_groups.get(prepared.cell.index, prepared.cell.index)
-        first = min(leader, mine)
-        # merge both groups under the earliest cell (a small union of two sets)
-        for index, group in list(self.test_groups.items()):
-            if group in (leader, mine):
-                self.test_groups[index] = first
-        self.test_groups[earlier.cell.index] = first
-        self.test_groups[prepared.cell.index] = first
 
     def _star_imports(self, cells: list[_Prepared]) -> list[str]:
         """The absolute ``from x import *`` statements of ``cells``, in order."""
@@ -535,11 +618,11 @@ class _Planner:
 
     # -- rendering -----------------------------------------------------------
 
-    def _code(self, prepared: _Prepared) -> str:
-        """The cell's code without directives and hoisted imports."""
+    def _code(self, prepared: _Prepared, keep_imports: bool = False) -> str:
+        """The cell's code without directives and (unless ``keep_imports``) hoisted imports."""
         symbols = prepared.symbols
         skip = {d.line for d in prepared.cell.directives}
-        if symbols is not None:
+        if symbols is not None and not keep_imports:
             skip |= symbols.import_lines
         lines = [
             line
@@ -591,6 +674,13 @@ class _Planner:
                 relative_import(text, full, self.config.package) for text in imports
             ]
         chunks = [c for c in (self._chunk(p, module=full) for p in cells) if c]
+        if self._shared_test_state() or self.config.relative_imports:
+            # nbdev code: fastcore's docments reads a parameter's doc from the
+            # comment after it, which black would move when it joins a signature
+            chunks = [
+                Chunk(c.marker, keep_bracket_comments(c.code), c.test_name, c.awaits)
+                for c in chunks
+            ]
         text = render_file(
             self.name,
             self._docstring() if module == self.module else None,
@@ -626,58 +716,63 @@ class _Planner:
     ) -> list[Chunk]:
         """The test file's code for a shared-state (nbdev) notebook.
 
-        The cells run as nbdev ran them, in one namespace: what a test binds is
-        global (``global`` in its function), and its functions and classes are
-        defined at module level, so pickling them, ``inspect.getsource`` and
-        ``__qualname__`` see what they saw in the notebook. A definition that
-        reads, when defined, a name a test binds stays in the test.
+        The cells run as nbdev ran them, in one namespace (the layout of
+        :mod:`nbprod.export.shared`): cells that may run at import time are
+        module-level code; the others run inside test functions, in notebook
+        order, what they bind declared ``global``; their functions and classes
+        defined once are defined at module level, so pickling them,
+        ``inspect.getsource`` and ``__qualname__`` see what they saw in the
+        notebook.
         """
+        layout = self.layout or SharedLayout()
         chunks: list[Chunk] = []
         #: the first cell of a group -> position of its test function, and its parts
         groups: dict[int, tuple[int, str, list[str], set[str]]] = {}
-        bound_by_tests: set[str] = set()
-        # a name defined in two cells is defined where its cell runs: moved to
-        # module level, the last definition would win before any test ran
-        counts: dict[str, int] = {}
         for prepared in tests:
-            for defined in prepared.symbols.defines if prepared.symbols else ():
-                counts[defined] = counts.get(defined, 0) + 1
-        repeated = {name for name, count in counts.items() if count > 1}
-        for prepared in tests:
-            code = self._code(prepared)
+            cell = prepared.cell
+            index = cell.index
+            code = without_imports(
+                self._code(prepared, keep_imports=True),
+                layout.kept_imports.get(index, set()),
+                stars=True,
+            ).strip("\n")
             if not code.strip():
                 continue
-            cell = prepared.cell
-            mark = marker(self.name, cell.index, cell.cell_id)
-            is_test = bool(prepared.symbols and prepared.symbols.has_action) or (
-                cell.index in self.test_groups
-            )
-            if not is_test:
+            mark = marker(self.name, index, cell.cell_id)
+            if index not in layout.runtime:
+                code = keep_bracket_comments(code)
                 chunks.append(
                     Chunk(
                         mark,
-                        "with notebook_folder():\n" + textwrap.indent(code, "    "),
+                        "with notebook_folder():\n" + indent_code(code, "    "),
                     )
                     if _does_work(code)
                     else Chunk(mark, code)
                 )
                 continue
-            definitions, rest = _split_definitions(code, bound_by_tests, repeated)
+            definitions, rest = split_definitions(
+                code, layout.runtime_names, layout.contested
+            )
             if definitions:
-                chunks.append(Chunk(mark, definitions))
+                chunks.append(Chunk(mark, keep_bracket_comments(definitions)))
+            rest = keep_bracket_comments(namespace_reads(rest))
+            rebinds = layout.rebinds.get(index, [])
+            if rebinds and rest.strip():
+                # an exported cell bound these again after a test had: the
+                # notebook's namespace held the module's binding here
+                rest = "\n".join(rebinds) + "\n" + rest
             try:
-                names = set(analyze_cell(rest).defines)
+                names = analyze_cell(rest).bound
             except SyntaxError:
                 names = set()
-            bound_by_tests |= names
             if not rest.strip():
                 continue
-            leader = self.test_groups.get(cell.index, cell.index)
+            leader = layout.groups.get(index, index)
             if leader in groups:
                 at, name, parts, bound = groups[leader]
                 groups[leader] = (at, name, [*parts, f"{mark}\n{rest}"], bound | names)
                 continue
-            name = test_function_name(rest, cell.index, taken)
+            name = test_function_name(rest, index, taken)
             groups[leader] = (len(chunks), name, [rest], names)
             chunks.append(Chunk(mark, rest, name))
         for at, name, parts, bound in groups.values():
@@ -690,34 +785,16 @@ class _Planner:
     def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
         taken: set[str] = set()
         chunks: list[Chunk] = []
-        grouped: dict[int, int] = {}
         shared = self._shared_test_state()
         for prepared in [] if shared else tests:
             code = self._code(prepared)
-            index = prepared.cell.index
-            leader = self.test_groups.get(index)
-            if leader is not None and leader != index and leader in grouped:
-                # a later cell of a shared-state test: appended to its function
-                if code.strip():
-                    at = grouped[leader]
-                    cell = prepared.cell
-                    joined = f"{chunks[at].code}\n\n{marker(self.name, cell.index, cell.cell_id)}\n{code}"
-                    chunks[at] = Chunk(
-                        chunks[at].marker,
-                        joined,
-                        chunks[at].test_name,
-                        awaits_at_top_level(joined),
-                    )
-                continue
             name = None
-            if (prepared.symbols and prepared.symbols.has_action) or leader is not None:
-                name = test_function_name(code, index, taken)
+            if prepared.symbols and prepared.symbols.has_action:
+                name = test_function_name(code, prepared.cell.index, taken)
             chunk = self._chunk(prepared, name)
             if chunk:
                 if name and awaits_at_top_level(chunk.code):
                     chunk = Chunk(chunk.marker, chunk.code, name, True)
-                if leader is not None:
-                    grouped[index] = len(chunks)
                 chunks.append(chunk)
         if any(chunk.awaits for chunk in chunks):
             imports = [*imports, "import asyncio"]
@@ -737,7 +814,10 @@ class _Planner:
             name
             for p in tests
             if p.symbols
-            and not (p.symbols.has_action or p.cell.index in self.test_groups)
+            and not (
+                p.symbols.has_action
+                or (self.layout is not None and p.cell.index in self.layout.runtime)
+            )
             for name in p.symbols.defines
             if name.startswith(("test", "Test"))
         )
@@ -773,43 +853,6 @@ def _does_work(code: str) -> bool:
         return True
     quiet = (*_DEFINITION_NODES, ast.Import, ast.ImportFrom)
     return any(not isinstance(node, quiet) for node in tree.body)
-
-
-def _split_definitions(
-    code: str, unavailable: set[str], repeated: set[str]
-) -> tuple[str, str]:
-    """Split a test cell's code: its top-level ``def``/``class`` statements, the rest.
-
-    A definition whose decorators, defaults, annotations or bases read one of
-    ``unavailable`` (names tests bind, unknown at import time) or a name the
-    cell binds itself, or whose name is in ``repeated`` (defined by other
-    cells too), stays with the rest.
-    """
-    try:
-        tree = ast.parse(code)
-        symbols = analyze_cell(code)
-    except SyntaxError:
-        return "", code
-    own = set(symbols.defines)
-    lines = code.splitlines()
-    moved: set[int] = set()
-    for node in tree.body:
-        if not isinstance(node, _DEFINITION_NODES):
-            continue
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        last = node.end_lineno or node.lineno
-        span = range(first, last + 1)
-        reads = {
-            use.name for use in symbols.uses if not use.deferred and use.line in span
-        }
-        # pytest would collect a module-level `test_*` function as a test
-        named_like_a_test = node.name.startswith(("test", "Test"))
-        if named_like_a_test or node.name in repeated or reads & (unavailable | own):
-            continue
-        moved.update(span)
-    definitions = [line for n, line in enumerate(lines, 1) if n in moved]
-    rest = [line for n, line in enumerate(lines, 1) if n not in moved]
-    return "\n".join(definitions).strip("\n"), "\n".join(rest).strip("\n")
 
 
 def relative_import(statement: str, module: str, package: str) -> str:

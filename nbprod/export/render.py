@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -204,6 +203,138 @@ for _name, _value in list(globals().items()):
             pass"""
 
 
+def _string_continuations(code: str) -> set[int]:
+    """Line numbers (1-based) that continue a string literal begun on an earlier line.
+
+    Their text is part of the string's value: indenting them would change it.
+    """
+    import io
+    import tokenize
+
+    inside: set[int] = set()
+    # f-strings are split into parts from Python 3.12 on: any part may span lines
+    parts = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type in parts and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        return inside
+    return inside
+
+
+def keep_bracket_comments(code: str) -> str:
+    """``code`` with ``# fmt: off``/``# fmt: on`` around statements that comment inside brackets.
+
+    fastcore's ``docments`` reads a parameter's documentation from the
+    comment after it (``a:int, # the first number``); black, joining a
+    signature without a trailing comma onto one line, moves those comments
+    and changes what ``docments`` finds. Such statements keep the notebook's
+    layout; the file stays black-clean.
+
+    Parameters
+    ----------
+    code : str
+        Python code at module level.
+
+    Returns
+    -------
+    str
+        The code, with the markers around each such top-level statement.
+    """
+    import ast
+    import io
+    import tokenize
+
+    lines_with: set[int] = set()
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth -= 1
+            elif token.type == tokenize.COMMENT and depth > 0:
+                lines_with.add(token.start[0])
+        tree = ast.parse(code)
+    except (tokenize.TokenError, SyntaxError):
+        return code
+    if not lines_with:
+        return code
+    lines = code.splitlines()
+    starts: dict[int, int] = {}
+    for node in tree.body:
+        first = min(
+            [node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]
+        )
+        last = node.end_lineno or node.lineno
+        if any(first <= line <= last for line in lines_with):
+            starts[first] = last
+    out: list[str] = []
+    ends = set(starts.values())
+    for number, line in enumerate(lines, start=1):
+        if number in starts:
+            out.append("# fmt: off")
+        out.append(line)
+        if number in ends:
+            out.append("# fmt: on")
+    return "\n".join(out)
+
+
+def indent_code(code: str, prefix: str) -> str:
+    """``code`` indented by ``prefix``, string literals' continuation lines left as they are.
+
+    ``textwrap.indent`` would put ``prefix`` inside a multi-line string too
+    (a test's expected output, a sample of source code), changing its value;
+    the continuation lines of a string keep their columns, valid Python
+    inside a function as at module level.
+
+    Parameters
+    ----------
+    code : str
+        Python code at module level.
+    prefix : str
+        The indentation to add, such as four spaces.
+
+    Returns
+    -------
+    str
+        The indented code.
+    """
+    keep = _string_continuations(code)
+    return "\n".join(
+        line if number in keep or not line.strip() else prefix + line
+        for number, line in enumerate(code.splitlines(), start=1)
+    )
+
+
+def dedent_code(body: str) -> str:
+    """The inverse of :func:`indent_code` on a function body: the code at module level.
+
+    Parameters
+    ----------
+    body : str
+        The lines under a ``def``, indented (string continuation lines may not be).
+
+    Returns
+    -------
+    str
+        The code without the body's indentation.
+    """
+    keep = _string_continuations("if True:\n" + body)
+    lines = body.splitlines()
+    indents = [
+        len(line) - len(line.lstrip())
+        for number, line in enumerate(lines, start=2)
+        if line.strip() and number not in keep
+    ]
+    width = min(indents, default=0)
+    return "\n".join(
+        line if number in keep else line[width:]
+        for number, line in enumerate(lines, start=2)
+    )
+
+
 def awaits_at_top_level(code: str) -> bool:
     """True when ``code`` uses ``await``, ``async for`` or ``async with`` outside a coroutine."""
     import ast
@@ -242,7 +373,12 @@ def test_function_name(code: str, index: int, taken: set[str]) -> str:
     str
         A unique ``test_…`` identifier.
     """
-    first = code.lstrip().splitlines()[0].strip() if code.strip() else ""
+    lines = [
+        line.strip()
+        for line in code.splitlines()
+        if line.strip() and line.strip() not in ("# fmt: off", "# fmt: on")
+    ]
+    first = lines[0] if lines else ""
     slug = ""
     if first.startswith("#"):
         slug = re.sub(r"[^0-9a-z]+", "_", first.lstrip("# ").lower()).strip("_")[:60]
@@ -309,13 +445,13 @@ def render_file(
         parts.append(preamble)
     for chunk in chunks:
         if chunk.test_name and chunk.awaits:
-            body = textwrap.indent(chunk.code, "        ")
+            body = indent_code(chunk.code, "        ")
             parts.append(
                 f"\n{chunk.marker}\ndef {chunk.test_name}():\n"
                 f"    async def cell():\n{body}\n\n    asyncio.run(cell())\n"
             )
         elif chunk.test_name:
-            body = textwrap.indent(chunk.code, "    ")
+            body = indent_code(chunk.code, "    ")
             parts.append(f"\n{chunk.marker}\ndef {chunk.test_name}():\n{body}\n")
         else:
             parts.append(f"\n{chunk.marker}\n{chunk.code}\n")

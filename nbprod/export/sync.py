@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import re
-import textwrap
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from nbprod.errors import (
 )
 from nbprod.export.analysis import analyze_cell
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
-from nbprod.export.render import HEADER_MARK, black_mode
+from nbprod.export.render import HEADER_MARK, black_mode, dedent_code
 from nbprod.export.writer import (
     FileResult,
     Manifest,
@@ -470,7 +469,7 @@ def _code_of_block(block: str, wrapped: bool) -> str:
     if wrapped:
         lines = block.splitlines()
         if lines and _TEST_DEF.match(lines[0]):
-            return textwrap.dedent("\n".join(lines[1:])).strip("\n")
+            return dedent_code("\n".join(lines[1:])).strip("\n")
     return block
 
 

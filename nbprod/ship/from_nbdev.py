@@ -28,7 +28,6 @@ from nbprod.config import NbdevSettings, ProjectConfig, read_nbdev_settings
 from nbprod.errors import NbprodError, Problem
 from nbprod.export.analysis import analyze_cell
 from nbprod.export.plan import plan_notebook
-from nbprod.export.render import awaits_at_top_level
 from nbprod.files import write_atomic
 from nbprod.notebook.cells import (
     SKIP_EXECUTION,
@@ -259,6 +258,54 @@ def asserts_something(code: str) -> bool:
     return False
 
 
+#: calls that only show something: a cell made of them changes nothing a test reads
+DISPLAY_CALLS = frozenset(
+    {"show_doc", "display", "print", "doc", "pprint", "Markdown", "HTML", "render_md"}
+)
+
+
+def changes_state(code: str) -> bool:
+    """True when the code may change an object it reads: a call, an attribute or item set.
+
+    ``add_docs(T, ...)``, ``T.x = 1`` or ``@patch def foo(self: T)`` between a
+    class and its test changes
+    what the test reads without binding a name; nbdev runs such a cell, so the
+    move makes it setup. Cells of display calls (``show_doc(T)``) and bare
+    expressions change nothing.
+
+    Parameters
+    ----------
+    code : str
+        A cell's plain Python.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Delete):
+            return True
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.decorator_list
+        ):
+            return True  # a decorator runs code: fastcore's @patch adds a method
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+                return True
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr if isinstance(func, ast.Attribute) else ""
+            )
+            if name not in DISPLAY_CALLS:
+                return True
+    return False
+
+
 def _skip_reason(
     cell: Cell, raw: NotebookNode, flags: tuple[str, ...], skip_hidden: bool
 ) -> str:
@@ -329,7 +376,7 @@ def plan_cells(
         "eval" in front and str(front["eval"]).lower() in ("false", "no")
     )
     moves: dict[int, CellMove] = {}
-    candidates: list[tuple[Cell, Any, bool]] = []
+    candidates: list[tuple[Cell, Any, bool, bool]] = []
     for cell, raw in zip(cells, raw_cells, strict=True):
         if cell.role.exported or cell.role is Role.PARAMETERS:
             continue
@@ -353,20 +400,19 @@ def plan_cells(
             move.reason = "not valid Python"
             continue
         asserting = asserts_something(plain.code)
-        if not asserting and awaits_at_top_level(plain.code):
-            # only a test function can await; a setup cell runs at import time
-            move.reason = "awaits at its top level"
-            continue
-        candidates.append((cell, symbols, asserting))
+        # a setup cell that awaits at its top level runs in a test function (it
+        # does something, so the shared layout runs it at test time)
+        candidates.append((cell, symbols, asserting, changes_state(plain.code)))
     needed: set[str] = set()
     seen_test = False
-    for cell, symbols, asserting in reversed(candidates):
+    for cell, symbols, asserting, changing in reversed(candidates):
         move = moves[cell.index]
         if asserting:
             move.action, seen_test = TEST, True
         elif seen_test and (
-            needed & set(symbols.defines)
+            needed & symbols.bound
             or (symbols.star_import and not symbols.has_action)
+            or (changing and needed & {use.name for use in symbols.uses})
         ):
             move.action = SETUP
         else:
