@@ -5,12 +5,14 @@
 2-core machine, and git runs the filter for each changed notebook it stages or
 compares (``git add``, ``git status`` after a save, the Ship preview). This
 module is nbstripout's own command line behind nbprod's import deferral
-(:mod:`nbprod._startup`, applied by importing :mod:`nbprod`).
+(:mod:`nbprod._startup`).
 """
 
 from __future__ import annotations
 
-import nbprod  # noqa: F401  # the deferral, before nbstripout imports nbformat
+from nbprod._startup import defer_slow_imports
+
+defer_slow_imports()  # before nbstripout imports nbformat
 
 if __name__ == "__main__":  # pragma: no cover - run by git
     from nbstripout import main
