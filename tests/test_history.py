@@ -191,7 +191,7 @@ def test_three_commands_creating_a_new_history_at_once(tmp_path, backend, reques
         go.touch()
         for process in processes:
             stdout, stderr = process.communicate(timeout=120)
-            assert process.returncode == 0, stderr
+            assert process.returncode == 0, stdout + stderr
             assert json.loads(stdout) == []
         assert _schema_differences(env["NBPROD_DATABASE_URL"]) == []
 
