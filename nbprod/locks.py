@@ -20,11 +20,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import LockTimeoutError
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 #: what each lock guards, for the message when it cannot be had
 LOCKS = {
@@ -56,6 +58,8 @@ def lock_path(config: ProjectConfig, name: str) -> Path:
 def _file_lock(path: Path) -> FileLock:
     # one FileLock per file in this process: its holds are counted per thread
     # (re-entrant), while two threads still exclude each other
+    from filelock import FileLock  # imported when a lock is taken (asyncio and all)
+
     key = str(path)
     with _guard:
         lock = _locks.get(key)
@@ -89,6 +93,8 @@ def project_lock(
     path.parent.mkdir(parents=True, exist_ok=True)
     wait = lock_timeout() if timeout is None else timeout
     lock = _file_lock(path)
+    from filelock import Timeout
+
     try:
         lock.acquire(timeout=wait)
     except Timeout:

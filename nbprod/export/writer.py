@@ -14,11 +14,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import multiprocessing
 import threading
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -438,8 +436,9 @@ def export_notebooks(
     # the project's export lock: a second export (another terminal, the
     # server's "export on save" of a second notebook) waits, then starts from
     # what this one recorded instead of overwriting it with an older manifest.
-    with project_lock(config, "export"):
-        _write_plans(config, plans, by_name, force)
+    if plans:  # nothing changed: nothing to write, record or wait for
+        with project_lock(config, "export"):
+            _write_plans(config, plans, by_name, force)
     return result
 
 
@@ -514,6 +513,9 @@ def _plan_all(
         return [_plan_or_error(path, config) for path in paths]
     # fork is fastest (workers inherit the imported modules) but unsafe once a
     # process has threads, as a Jupyter server has; forkserver is safe there.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     method = "fork" if threading.active_count() == 1 else "forkserver"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
