@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -96,6 +97,8 @@ class Server:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # from bytecode, as an installed nbprod runs (see bench_export)
+            env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         )
         deadline = time.monotonic() + 60
         while True:

@@ -279,6 +279,14 @@ def timed(action: Callable[[], object]) -> float:
 BIN = Path(sys.executable).parent
 
 
+#: Every tool runs from bytecode as an installed package does (pip writes the
+#: .pyc files of what it installs); a shell with PYTHONDONTWRITEBYTECODE set
+#: would otherwise compile nbprod's editable checkout at every start.
+CACHED_BYTECODE = {
+    k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"
+}
+
+
 def command_time(args: list[str], cwd: Path) -> tuple[float, float]:
     """Run a command in a fresh process; its wall-clock and CPU seconds (user + system).
 
@@ -287,7 +295,9 @@ def command_time(args: list[str], cwd: Path) -> tuple[float, float]:
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        args, cwd=cwd, env=CACHED_BYTECODE, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
