@@ -486,6 +486,10 @@ def run_batch(
     path, typed_sets = _checked_sets(config, notebook, parameter_sets)
     chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
     try:
+        # the template imports the notebook's modules while the batch is recorded
+        from nbprod.notebook.reader import read_notebook
+
+        _share_template(config, chosen, read_notebook(path))
         with open_history(config, store) as history:
             # owned from the start: a kill before the first run still shows
             created = _record_batch(
@@ -572,6 +576,16 @@ def resume_batch(
             raise
 
 
+def _share_template(config: ProjectConfig, chosen: Executor, nb: Any) -> str | None:
+    """Start the executor's shared warm template for ``nb``; its folder, or None."""
+    if not config.run.warm_kernels:
+        return None
+    from nbprod.run import warm
+
+    code = (cell.source for cell in nb.cells if cell.cell_type == "code")
+    return chosen.share_template(warm.notebook_imports(code), config.run.preload)
+
+
 def _run_unfinished(
     config: ProjectConfig,
     store: HistoryStore,
@@ -596,12 +610,7 @@ def _run_unfinished(
     prepared = [
         prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
     ]
-    shared = None
-    if config.run.warm_kernels:
-        from nbprod.run import warm
-
-        code = (cell.source for cell in nb.cells if cell.cell_type == "code")
-        shared = chosen.share_template(warm.notebook_imports(code), config.run.preload)
+    shared = _share_template(config, chosen, nb)
     owner = process_owner()
     store.reopen_batch(batch_id, [run.id for run in left], owner)
     paths: dict[str, Path] = {}
