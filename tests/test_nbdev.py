@@ -16,22 +16,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
+from helpers.nbdev import NBDEV_PYPROJECT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from nbprod.cli import main
 from nbprod.config import load_config
 from nbprod.export import export_notebooks, plan_notebook
 from nbprod.ship.from_nbdev import asserts_something
-
-NBDEV_PYPROJECT = """\
-[project]
-name = "my-lib"
-version = "0.0.1"
-
-[tool.nbdev]
-lib_path = "mylib"
-nbs_path = "nbs"
-"""
 
 SETTINGS_INI = """\
 [DEFAULT]

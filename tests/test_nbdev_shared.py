@@ -17,19 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
+from helpers.nbdev import NBDEV_PYPROJECT
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nbprod.cli import main
-
-PYPROJECT = """\
-[project]
-name = "my-lib"
-version = "0.0.1"
-
-[tool.nbdev]
-lib_path = "mylib"
-nbs_path = "nbs"
-"""
 
 #: a small @patch, written in the notebook (the test needs no fastcore)
 PATCH = """\
@@ -116,7 +107,7 @@ NAMESPACE = [
 
 
 def write_project(root: Path) -> Path:
-    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "pyproject.toml").write_text(NBDEV_PYPROJECT)
     (root / "mylib").mkdir()
     (root / "mylib" / "__init__.py").write_text('__version__ = "0.0.1"\n')
     path = root / "nbs" / "00_core.ipynb"

@@ -345,6 +345,15 @@ async def test_a_run_over_http_is_recorded_with_its_metrics(
     assert listed["total"] == 1 and listed["runs"][0]["id"] == run_id
 
 
+async def eventually(value, what: str, timeout: float = 60):
+    """Wait until ``value()`` is truthy (something the server starts in the background)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not value():
+        assert loop.time() < deadline, what
+        await asyncio.sleep(0.05)
+
+
 async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
     jp_fetch, jp_serverapp, project: Path
 ) -> None:
@@ -352,11 +361,7 @@ async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
     # the panel asks for the plan when it shows the notebook: that warms it
     await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
     warm = jp_serverapp.web_app.settings["nbprod"].warm
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    while not warm.templates():
-        assert loop.time() < deadline, "no warm template was started"
-        await asyncio.sleep(0.1)
+    await eventually(warm.templates, "no warm template was started")
     [template] = warm.templates()
     info = await asyncio.to_thread(template.wait_ready)
     assert info["refusal"] is None and "IPython" in info["preloaded"]
@@ -379,11 +384,7 @@ async def test_a_spare_worker_takes_the_next_job(
     write_scoring_notebook(project)
     await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
     jobs = jp_serverapp.web_app.settings["nbprod"].jobs
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    while jobs._spare is None:
-        assert loop.time() < deadline, "no spare worker was started"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: jobs._spare, "no spare worker was started")
     spare = jobs._spare.pid
     started = await fetch_json(
         jp_fetch,
@@ -395,9 +396,7 @@ async def test_a_spare_worker_takes_the_next_job(
     assert run["status"] == "succeeded", run["error"]
     # the spare had done its imports: it ran the job, and another one waits
     assert jobs.store.get_job(started["job"]).pid == spare
-    while jobs._spare is None:
-        assert loop.time() < deadline, "no new spare worker"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: jobs._spare, "no new spare worker")
     assert jobs._spare.pid != spare
 
 

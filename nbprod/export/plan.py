@@ -472,19 +472,9 @@ class _Planner:
                     later = next(
                         p for p in tests if p.symbols and name in p.symbols.defines
                     )
-                    self._report(
-                        "error",
-                        f"`{name}` is used before {self._cell_label(later.cell)} defines it",
-                        prepared.cell,
-                        use.line,
-                        f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
-                    )
+                    self._used_before(prepared, name, use.line, later)
                 else:
-                    definers = self._definers(name)
-                    if definers:
-                        self._hidden_state(prepared, name, use.line, definers, "test")
-                    else:
-                        self._undefined(prepared, name, use.line)
+                    self._not_defined_for_tests(prepared, name, use.line)
             if symbols.has_action:
                 local.update(dict.fromkeys(symbols.defines, prepared))
             else:
@@ -571,20 +561,30 @@ class _Planner:
                     )
                     if later.cell.index == index:
                         continue  # a name the cell binds after reading it in a function
-                    self._report(
-                        "error",
-                        f"`{name}` is used before {self._cell_label(later.cell)} defines it",
-                        prepared.cell,
-                        use.line,
-                        f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
-                    )
+                    self._used_before(prepared, name, use.line, later)
                 else:
-                    definers = self._definers(name)
-                    if definers:
-                        self._hidden_state(prepared, name, use.line, definers, "test")
-                    else:
-                        self._undefined(prepared, name, use.line)
+                    self._not_defined_for_tests(prepared, name, use.line)
         return list(imports)
+
+    def _used_before(
+        self, prepared: _Prepared, name: str, line: int, later: _Prepared
+    ) -> None:
+        """A test cell reads ``name`` above the test cell that defines it."""
+        self._report(
+            "error",
+            f"`{name}` is used before {self._cell_label(later.cell)} defines it",
+            prepared.cell,
+            line,
+            f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
+        )
+
+    def _not_defined_for_tests(self, prepared: _Prepared, name: str, line: int) -> None:
+        """A test cell reads ``name``, defined only outside what tests see, or nowhere."""
+        definers = self._definers(name)
+        if definers:
+            self._hidden_state(prepared, name, line, definers, "test")
+        else:
+            self._undefined(prepared, name, line)
 
     def _shared_test_state(self) -> bool:
         """True when the notebook's test cells share state, as nbdev runs them.

@@ -224,6 +224,14 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "yes", "1")
 
 
+def _called_name(call: ast.Call) -> str:
+    """The name a call calls: ``f`` of ``f(...)`` and of ``obj.f(...)``, else empty."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
 def asserts_something(code: str) -> bool:
     """True when the code has an ``assert`` or calls a ``fastcore.test`` check.
 
@@ -239,15 +247,8 @@ def asserts_something(code: str) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert):
             return True
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr if isinstance(func, ast.Attribute) else ""
-            )
-            if name in ASSERTING_CALLS:
-                return True
+        if isinstance(node, ast.Call) and _called_name(node) in ASSERTING_CALLS:
+            return True
         if isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 expr = item.context_expr
@@ -294,15 +295,12 @@ def changes_state(code: str) -> bool:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
                 return True
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            func = node.value.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr if isinstance(func, ast.Attribute) else ""
-            )
-            if name not in DISPLAY_CALLS:
-                return True
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and _called_name(node.value) not in DISPLAY_CALLS
+        ):
+            return True
     return False
 
 
