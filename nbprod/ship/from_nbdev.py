@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +224,15 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "yes", "1")
 
 
+def _nodes(code: str) -> Iterator[ast.AST]:
+    """Every node of the code's syntax tree; none when it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return iter(())
+    return ast.walk(tree)
+
+
 def _called_name(call: ast.Call) -> str:
     """The name a call calls: ``f`` of ``f(...)`` and of ``obj.f(...)``, else empty."""
     func = call.func
@@ -240,11 +249,7 @@ def asserts_something(code: str) -> bool:
     code : str
         A cell's plain Python.
     """
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
+    for node in _nodes(code):
         if isinstance(node, ast.Assert):
             return True
         if isinstance(node, ast.Call) and _called_name(node) in ASSERTING_CALLS:
@@ -279,11 +284,7 @@ def changes_state(code: str) -> bool:
     code : str
         A cell's plain Python.
     """
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
+    for node in _nodes(code):
         if isinstance(node, ast.Delete):
             return True
         if (
