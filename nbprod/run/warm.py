@@ -633,11 +633,17 @@ def kernel_manager_class(
             )
         return await base._async_pre_start_kernel(self, **kw)  # type: ignore[attr-defined]
 
+    async def _async_wait(self: Any, pollinterval: float = 0.1) -> None:
+        # after the SIGKILL that ends every run, jupyter_client checks every
+        # 0.1 s whether the kernel is gone; a forked one is within milliseconds
+        await base._async_wait(self, pollinterval=min(pollinterval, 0.005))  # type: ignore[attr-defined]
+
     members: dict[str, Any] = {
         "warm_modules": modules,
         "warm_forced": forced,
         "warm_shared": shared,
         "_async_pre_start_kernel": _async_pre_start_kernel,
+        "_async_wait": _async_wait,
     }
     if inspect.iscoroutinefunction(getattr(base, "pre_start_kernel", None)):  # async
         members["pre_start_kernel"] = _async_pre_start_kernel
