@@ -5,7 +5,7 @@
  * column. The comparison itself (effective values, best runs) comes from the
  * server (`nbprod/run/compare.py`).
  */
-import { shortId } from './format';
+import { formatValue, shortId } from './format';
 import { ComparedParameter, Comparison, RunRecord } from './wire';
 
 /** The parameters shown: all, or only those whose values differ. */
@@ -135,9 +135,9 @@ export function parallelAxes(comparison: Comparison, parameters: ComparedParamet
       name: m.name,
       kind: 'metric',
       positions: s.positions,
-      texts: m.values.map(v => (v === null ? '' : String(Number(v.toPrecision(4))))),
-      low: String(Number(s.low.toPrecision(4))),
-      high: String(Number(s.high.toPrecision(4)))
+      texts: m.values.map(v => (v === null ? '' : formatValue(v))),
+      low: formatValue(s.low),
+      high: formatValue(s.high)
     });
   }
   return axes;

@@ -21,7 +21,7 @@ import {
 import { errorText } from './client';
 import { parallelAxes, runLabel, scatter, visibleParameters } from './compare';
 import { NbprodContext, openFile } from './context';
-import { badge, fill, h, working } from './dom';
+import { badge, cssVar, fill, h, working } from './dom';
 import { formatValue } from './format';
 import { Comparison } from './wire';
 
@@ -29,10 +29,6 @@ Chart.register(ScatterController, LineController, LineElement, PointElement, Lin
 
 /** Okabe-Ito: colours told apart with colour blindness, on light and dark. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#999999'];
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
 
 export class CompareView extends Widget {
   constructor(private ctx: NbprodContext) {

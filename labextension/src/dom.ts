@@ -45,6 +45,11 @@ function append(el: HTMLElement, children: (Child | Child[])[]): void {
 }
 
 /** Replace the children of `el`. */
+/** A JupyterLab theme variable's value now (the theme may change), or `fallback`. */
+export function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
 export function fill(el: HTMLElement, ...children: (Child | Child[])[]): void {
   el.replaceChildren();
   append(el, children);

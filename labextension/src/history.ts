@@ -18,7 +18,7 @@ import { Notification } from '@jupyterlab/apputils';
 
 import { notifyError } from './client';
 import { NbprodContext, openFile } from './context';
-import { badge, button, fill, h } from './dom';
+import { badge, button, cssVar, fill, h } from './dom';
 import { SortKey, sortRuns } from './compare';
 import { chartPoints, formatDuration, formatValue, metricNames } from './format';
 import { alertsByRun } from './monitor';
@@ -27,10 +27,6 @@ import { RunRecord } from './wire';
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 
 const STATUSES = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
 
 export class HistoryView extends Widget {
   constructor(private ctx: NbprodContext) {

@@ -21,7 +21,7 @@ import {
 
 import { errorText } from './client';
 import { NbprodContext } from './context';
-import { button, fill, h, working } from './dom';
+import { button, cssVar, fill, h, working } from './dom';
 import { checkLabel, formatStatistic, orderedChecks, verdict } from './monitor';
 import { CheckSeries, MonitorCheck, MonitorReport } from './wire';
 
@@ -31,10 +31,6 @@ Chart.register(BarController, BarElement, LineController, LineElement, PointElem
 const BASELINE = '#0072B2';
 const CURRENT = '#E69F00';
 const THRESHOLD = '#D55E00';
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
 
 /** When a time was, briefly (local time). */
 function when(iso: string | null): string {

@@ -324,8 +324,9 @@ def _finish_batch(store: HistoryStore, batch_id: str, interrupted: bool) -> Batc
 
 def _checked_sets(
     config: ProjectConfig, notebook: Path | str, parameter_sets: list[dict[str, Any]]
-) -> tuple[Path, list[dict[str, Any]]]:
-    """The notebook's path and every parameter set typed; the first bad set raises."""
+) -> tuple[Path, Any, list[dict[str, Any]]]:
+    """The notebook's path, the notebook, and every parameter set typed; the
+    first bad set raises."""
     if not parameter_sets:
         raise ParameterError("no parameter sets to run", Location(str(notebook)))
     path, _, _ = load_prepared(config, notebook, {})
@@ -342,7 +343,7 @@ def _checked_sets(
                 exc.location,
                 exc.hint,
             ) from None
-    return path, typed_sets
+    return path, nb, typed_sets
 
 
 def create_batch(
@@ -384,7 +385,7 @@ def create_batch(
     NotebookError, ParameterError
         Before anything is recorded.
     """
-    path, typed_sets = _checked_sets(config, notebook, parameter_sets)
+    path, _, typed_sets = _checked_sets(config, notebook, parameter_sets)
     with open_history(config, store) as history:
         return _record_batch(config, history, path, typed_sets, executor, jobs)
 
@@ -483,13 +484,11 @@ def run_batch(
     """
     # Check every set, then start the executor (a missing Dask fails here),
     # and only then record anything.
-    path, typed_sets = _checked_sets(config, notebook, parameter_sets)
+    path, nb, typed_sets = _checked_sets(config, notebook, parameter_sets)
     chosen = get_executor(executor, slots=jobs, scheduler=scheduler)
     try:
         # the template imports the notebook's modules while the batch is recorded
-        from nbprod.notebook.reader import read_notebook
-
-        _share_template(config, chosen, read_notebook(path))
+        _share_template(config, chosen, nb)
         with open_history(config, store) as history:
             # owned from the start: a kill before the first run still shows
             created = _record_batch(
