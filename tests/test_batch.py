@@ -352,8 +352,10 @@ def test_kill_9_of_a_batch_leaves_nothing_and_resume_runs_the_rest(shared_projec
     nb = write_notebook(
         folder / "held.ipynb",
         "i = 0",
-        # sets 0 and 1 finish; the others wait in their cell while `hold` exists
-        "import os, time\nwhile i >= 2 and os.path.exists('hold'):\n    time.sleep(0.1)",
+        # sets 0 and 1 finish; the others say they are held, then wait in their
+        # cell while `hold` exists
+        "import os, time\nif i >= 2:\n    open(f'held-{i}', 'w').close()\n"
+        "while i >= 2 and os.path.exists('hold'):\n    time.sleep(0.1)",
         "import nbprod\nnbprod.record('twice', 2 * i)",
         "with open('done.txt', 'a') as f:\n    f.write(f'{i}\\n')",
     )
@@ -369,12 +371,13 @@ def test_kill_9_of_a_batch_leaves_nothing_and_resume_runs_the_rest(shared_projec
     lines = folder / "done.txt"
     seen: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 180
-    # wait until 0 and 1 are done and two held runs have their kernels
+    # wait until sets 2 and 3 are held: the driver submits them only after it
+    # has recorded 0 and 1 (a kill between a run's last cell and its record
+    # rightly leaves that run interrupted)
     while time.monotonic() < deadline and process.poll() is None:
         for member in _tree(driver):
             seen[member.pid] = member
-        done = lines.read_text().split() if lines.exists() else []
-        if len(done) >= 2 and len(_kernels_of(driver)) >= 2:
+        if (folder / "held-2").exists() and (folder / "held-3").exists():
             break
         time.sleep(0.1)
     assert process.poll() is None, process.communicate()
