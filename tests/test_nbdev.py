@@ -276,6 +276,45 @@ def test_relative_imports_as_nbdev_writes_them(tmp_path: Path) -> None:
     assert "from shop.core import RATE" in text
 
 
+def test_an_import_after_a_star_import_still_wins(tmp_path: Path) -> None:
+    """execnb: ``from traitlets.config import Config`` after ``from fastcore.utils import *``.
+
+    Imports go to the top of the module, the star import stays in its cell: an
+    import the notebook makes after a star import must stay after it, or the
+    star import's name of the same spelling wins.
+    """
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nbprod]\npackage = "shop"\nnotebooks = "nbs"\nrelative_imports = true\n'
+    )
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "helpers.py").write_text(
+        'Decimal = "helpers"\nFraction = "helpers"\nRATE = 3\n'
+    )
+    write_nb(
+        tmp_path,
+        "00_core.ipynb",
+        [
+            code("#| default_exp core"),
+            # before the star import: the star import's binding wins, as in the notebook
+            code("#| export\nfrom fractions import Fraction"),
+            code("#| export\nfrom shop.helpers import *\nfrom decimal import Decimal"),
+            code("#| export\nfrom shop.helpers import RATE as rate\n\nkind = Fraction"),
+            code("#| export\ndef make():\n    return Decimal(rate)"),
+        ],
+    )
+    result = run(tmp_path, "export", "--project", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "shop" / "core.py").read_text()
+    assert "from .helpers import RATE as rate" in text  # kept in place, made relative
+    check = python(
+        tmp_path,
+        "import decimal, shop.core as m; "
+        "print(type(m.make()) is decimal.Decimal, m.kind, m.Decimal is decimal.Decimal)",
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.split() == ["True", "helpers", "True"]
+
+
 def test_hand_written_modules_are_left_alone(nbdev_project: Path) -> None:
     imports = nbdev_project / "mylib" / "imports.py"
     imports.write_text("def helper():\n    return 41\n")

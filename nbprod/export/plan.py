@@ -254,6 +254,11 @@ class _Planner:
 
     def _import_for(self, name: str, before: int) -> ImportBinding | None:
         """The import that binds ``name``: the nearest one above the cell, else the first below."""
+        site = self._import_site(name, before)
+        return None if site is None else site[1]
+
+    def _import_site(self, name: str, before: int) -> tuple[int, ImportBinding] | None:
+        """``(cell index, binding)`` of the import :meth:`_import_for` picks."""
         found = [
             (p.cell.index, p.symbols.imports[name])
             for p in self.cells
@@ -262,7 +267,30 @@ class _Planner:
         if not found:
             return None
         above = [item for item in found if item[0] <= before]
-        return (above[-1] if above else found[0])[1]
+        return above[-1] if above else found[0]
+
+    @staticmethod
+    def _imports_in_place(cells: list[_Prepared]) -> dict[int, set[str]]:
+        """Per cell index, the imported names a module keeps where its cell has them.
+
+        Imports go to the top of the module, above the cells' code, and a
+        ``from x import *`` stays in its cell (its names are unknown). An import
+        in the star import's cell or below it must then stay in place too: in
+        the notebook it came after the star import and won (execnb's
+        ``from traitlets.config import Config`` after ``from fastcore.utils
+        import *``, which brings fastcore's own ``Config``).
+        """
+        stars = [p.cell.index for p in cells if p.symbols and p.symbols.star_import]
+        if not stars:
+            return {}
+        return {
+            p.cell.index: set(p.symbols.imports)
+            for p in cells
+            if p.symbols
+            and p.symbols.imports
+            and not p.symbols.future_imports
+            and p.cell.index >= stars[0]
+        }
 
     def _hidden_state(
         self,
@@ -365,6 +393,7 @@ class _Planner:
         """Check a module's cells for hidden state; return the imports it needs."""
         imports: dict[str, str] = {}
         defined: set[str] = set()
+        in_place = self._imports_in_place(cells)
         for prepared in cells:
             symbols = prepared.symbols
             if symbols is None:
@@ -373,9 +402,10 @@ class _Planner:
                 name = use.name
                 if name in defined:
                     continue
-                binding = self._import_for(name, prepared.cell.index)
-                if binding is not None:
-                    imports[binding.statement] = binding.statement
+                site = self._import_site(name, prepared.cell.index)
+                if site is not None:
+                    if name not in in_place.get(site[0], ()):
+                        imports[site[1].statement] = site[1].statement
                     continue
                 other = owner.get(name)
                 if other is not None and other != module:
@@ -418,7 +448,10 @@ class _Planner:
     def _unused_imports(self, cells: list[_Prepared]) -> None:
         """Note the imports of exported cells that the module's code never uses."""
         used = {use.name for p in cells if p.symbols for use in p.symbols.uses}
+        in_place = self._imports_in_place(cells)
         for prepared in cells:
+            if prepared.cell.index in in_place:
+                continue  # kept in the cell's code, used or not
             for name, binding in (
                 prepared.symbols.imports.items() if prepared.symbols else ()
             ):
@@ -636,10 +669,14 @@ class _Planner:
         prepared: _Prepared,
         test_name: str | None = None,
         module: str | None = None,
+        in_place: set[str] | None = None,
     ) -> Chunk | None:
-        code = self._code(prepared)
+        if in_place:
+            code = without_imports(self._code(prepared, keep_imports=True), in_place)
+        else:
+            code = self._code(prepared)
         if module is not None and self.config.relative_imports:
-            code = _relative_star_imports(code, module, self.config.package)
+            code = _relative_imports_in(code, module, self.config.package)
         if not code.strip():
             return None
         cell = prepared.cell
@@ -673,7 +710,15 @@ class _Planner:
             imports = [
                 relative_import(text, full, self.config.package) for text in imports
             ]
-        chunks = [c for c in (self._chunk(p, module=full) for p in cells) if c]
+        in_place = self._imports_in_place(cells)
+        chunks = [
+            c
+            for c in (
+                self._chunk(p, module=full, in_place=in_place.get(p.cell.index))
+                for p in cells
+            )
+            if c
+        ]
         if self._shared_test_state() or self.config.relative_imports:
             # nbdev code: fastcore's docments reads a parameter's doc from the
             # comment after it, which black would move when it joins a signature
@@ -887,8 +932,8 @@ def relative_import(statement: str, module: str, package: str) -> str:
     return f"from {dots}{'.'.join(there[common:])} import {names}"
 
 
-def _relative_star_imports(code: str, module: str, package: str) -> str:
-    """Make the ``from pkg.x import *`` lines left in a cell's code relative."""
+def _relative_imports_in(code: str, module: str, package: str) -> str:
+    """Make the one-line ``from pkg.x import ...`` statements left in a cell's code relative."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -900,12 +945,15 @@ def _relative_star_imports(code: str, module: str, package: str) -> str:
             and not node.level
             and node.module
             and node.lineno == node.end_lineno
-            and any(alias.name == "*" for alias in node.names)
         ):
             line = lines[node.lineno - 1]
             text = line[node.col_offset : node.end_col_offset]
+            head = f"from {node.module} import "
+            if not text.startswith(head):
+                continue  # unusual spacing: left as written
+            names = text[len(head) :]
             lines[node.lineno - 1] = line.replace(
-                text, relative_import(f"from {node.module} import *", module, package)
+                text, relative_import(head + names, module, package)
             )
     return "\n".join(lines)
 
