@@ -565,3 +565,45 @@ def test_init_from_nbdev_without_nbdev_settings_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["init", "--from-nbdev", str(tmp_path)])
     assert result.exit_code == 2
     assert "has no nbdev settings" in result.output
+
+
+def test_init_from_nbdev_keeps_the_projects_own_tests_and_outputs(
+    nbdev_project: Path,
+) -> None:
+    """execnb: hand-written ``tests/test_shell.py`` next to the notebook ``00_shell``.
+
+    The notebooks' tests go to ``tests/notebook_tests/`` (a package, so both
+    ``test_core.py`` files are collected), the project's own file is left alone
+    and runs too, and no nbstripout filter is set up: nbdev's docs are rendered
+    from the notebooks' outputs.
+    """
+    path = make_nbdev_tests(nbdev_project)
+    own = nbdev_project / "tests" / "test_core.py"
+    own.parent.mkdir()
+    own.write_text(
+        "from mylib.core import _double\n\n\ndef test_own():\n    assert _double(4) == 8\n"
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[5].outputs = [nbformat.v4.new_output("stream", text="kept\n")]
+    nbformat.write(nb, path)
+    subprocess.run(["git", "init", "-q", str(nbdev_project)], check=True)
+    result = run(nbdev_project, "init", "--from-nbdev", str(nbdev_project))
+    assert result.exit_code == 0, result.output
+    config = load_config(nbdev_project)
+    assert config.tests == "tests/notebook_tests" and not config.push.strip_outputs
+    assert not (nbdev_project / ".gitattributes").exists()
+    exported = run(nbdev_project, "export", "--project", str(nbdev_project))
+    assert exported.exit_code == 0, exported.output
+    assert (nbdev_project / "tests" / "notebook_tests" / "test_core.py").is_file()
+    assert own.read_text().startswith("from mylib.core import _double")
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=nbdev_project,
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "5 passed" in tests.stdout, tests.stdout  # 4 from the notebook, 1 own
+    assert nbformat.read(path, as_version=4).cells[5].outputs[0].text == "kept\n"
+    gate = run(nbdev_project, "check", "--project", str(nbdev_project))
+    assert gate.exit_code == 0, gate.output
