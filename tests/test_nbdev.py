@@ -607,3 +607,82 @@ def test_init_from_nbdev_keeps_the_projects_own_tests_and_outputs(
     assert nbformat.read(path, as_version=4).cells[5].outputs[0].text == "kept\n"
     gate = run(nbdev_project, "check", "--project", str(nbdev_project))
     assert gate.exit_code == 0, gate.output
+
+
+OLD_SETTINGS_INI = """\
+[DEFAULT]
+repo = old-lib
+lib_name = old-lib
+lib_path = old_lib
+nbs_path = nbs
+version = 0.0.1
+requirements = pyyaml>=6
+pip_requirements =
+conda_requirements =
+dev_requirements = packaging
+"""
+
+# nbdev 2's setup.py template, cut down: the metadata comes from settings.ini
+OLD_SETUP_PY = """\
+from configparser import ConfigParser
+import setuptools
+
+cfg = ConfigParser(delimiters=["="])
+cfg.read("settings.ini")
+cfg = cfg["DEFAULT"]
+setuptools.setup(
+    name=cfg["lib_name"],
+    version=cfg["version"],
+    packages=setuptools.find_packages(),
+    install_requires=cfg.get("requirements", "").split(),
+    extras_require={"dev": cfg.get("dev_requirements", "").split()},
+)
+"""
+
+
+def test_deps_reads_an_old_nbdev_projects_settings_ini(tmp_path: Path) -> None:
+    """nbdev 2 projects declare dependencies in settings.ini, which their setup.py reads."""
+    (tmp_path / "settings.ini").write_text(OLD_SETTINGS_INI)
+    (tmp_path / "setup.py").write_text(OLD_SETUP_PY)
+    (tmp_path / "old_lib").mkdir()
+    (tmp_path / "old_lib" / "__init__.py").write_text("")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write_nb(
+        tmp_path,
+        "00_core.ipynb",
+        [
+            code("#| default_exp core"),
+            # an optional import (guarded) of a library nothing declares: not a failure
+            code(
+                "#| export\nimport yaml\ntry:\n    import no_such_library_xyz\n"
+                "except ImportError:\n    no_such_library_xyz = None\n\n"
+                "def load(text):\n    return yaml.safe_load(text)"
+            ),
+            code("from packaging.version import Version"),
+            code("assert load('a: 1') == {'a': 1} and Version('1.0')"),
+        ],
+    )
+    moved = run(tmp_path, "init", "--from-nbdev", str(tmp_path))
+    assert moved.exit_code == 0, moved.output
+    pyproject = (tmp_path / "pyproject.toml").read_text()
+    assert "[project]" not in pyproject  # setup.py keeps the metadata
+    exported = run(tmp_path, "export", "--project", str(tmp_path))
+    assert exported.exit_code == 0, exported.output
+    gate = run(tmp_path, "check", "--json", "--project", str(tmp_path))
+    report = json.loads(gate.stdout)
+    deps = next(s for s in report["steps"] if s["name"] == "deps")
+    assert deps["status"] == "passed", deps
+    assert gate.exit_code == 0, gate.output
+
+    # what settings.ini leaves out is reported there: yaml at runtime, packaging in tests
+    (tmp_path / "settings.ini").write_text(
+        OLD_SETTINGS_INI.replace("pyyaml>=6", "").replace("= packaging", "=")
+    )
+    failed = run(tmp_path, "check", "--project", str(tmp_path))
+    assert failed.exit_code == 1
+    assert "PyYAML is not in settings.ini `requirements`" in failed.output
+    assert "packaging is not in settings.ini `dev_requirements`" in failed.output
+    assert "no_such_library_xyz" not in failed.output
+    refused = run(tmp_path, "deps", "--add", "--project", str(tmp_path))
+    assert refused.exit_code == 2
+    assert "declares its dependencies in settings.ini" in refused.output

@@ -35,7 +35,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from nbprod.config import ProjectConfig, identifier, read_toml
+from nbprod.config import ProjectConfig, _ini_settings, identifier, read_toml
 from nbprod.errors import ConfigError, NbprodError
 from nbprod.export import find_notebooks, plan_notebook
 from nbprod.export.render import HEADER_MARK
@@ -49,6 +49,7 @@ from nbprod.notebook.cells import Role, classify_cells
 from nbprod.notebook.ipython import make_plain
 from nbprod.notebook.reader import read_notebook
 
+SETTINGS_INI = "settings.ini"
 RUNTIME = "runtime"
 TEST = "test"
 #: optional-dependency (or PEP 735 dependency-group) names taken as the tests' own
@@ -191,6 +192,9 @@ class DepsReport:
     imports: list[ImportSite] = field(default_factory=list)
     missing: list[MissingDependency] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    #: where the dependencies are declared: ``pyproject.toml``, or nbdev's
+    #: ``settings.ini`` (old nbdev projects, whose setup.py reads it)
+    declared_in: str = "pyproject.toml"
 
     @property
     def ok(self) -> bool:
@@ -234,7 +238,7 @@ class DepsReport:
         for requirement in self.unused:
             found.append(
                 Finding(
-                    f"{requirement} is declared in [project].dependencies but "
+                    f"{requirement} is declared in {self.runtime_key} but "
                     "nothing in the package or its tests imports it",
                     path=self.pyproject,
                     code="deps",
@@ -245,11 +249,24 @@ class DepsReport:
             )
         return found
 
+    @property
+    def from_settings_ini(self) -> bool:
+        """True when the dependencies are read from nbdev's settings.ini."""
+        return self.declared_in == SETTINGS_INI
+
+    @property
+    def runtime_key(self) -> str:
+        """Where runtime requirements go, as a user reads it."""
+        if self.from_settings_ini:
+            return "settings.ini `requirements`"
+        return "[project].dependencies"
+
     def to_dict(self) -> dict[str, Any]:
         """Return the report as the JSON shared by ``nbprod deps --json`` and the server."""
         return {
             "ok": self.ok,
             "pyproject": self.pyproject,
+            "declared_in": self.declared_in,
             "has_project": self.has_project,
             "problems": list(self.problems),
             "warnings": list(self.warnings),
@@ -267,17 +284,21 @@ class DepsReport:
 def _missing_finding(item: MissingDependency, report: DepsReport) -> Finding:
     site = item.sites[0]
     where = f"{site.path}:{site.line}"
-    target = (
-        "[project].dependencies"
-        if item.scope == RUNTIME
-        else f"a test group ([project.optional-dependencies] {report.test_group or DEFAULT_TEST_GROUP})"
-    )
+    if report.from_settings_ini:
+        key = "requirements" if item.scope == RUNTIME else "dev_requirements"
+        target = f"settings.ini `{key}`"
+    elif item.scope == RUNTIME:
+        target = "[project].dependencies"
+    else:
+        target = f"a test group ([project.optional-dependencies] {report.test_group or DEFAULT_TEST_GROUP})"
     if item.distribution is None:
         message = (
             f"`{site.statement}` is imported by {where} but no installed "
             f"distribution provides `{item.name}`, and it is not in {target}"
         )
         hint = f"install the package that provides `{item.name}`, then run `nbprod deps --add`"
+        if report.from_settings_ini:
+            hint = f"add the distribution that provides `{item.name}` to {target}"
     else:
         provided = (
             f" (from the distribution {item.distribution})"
@@ -289,6 +310,8 @@ def _missing_finding(item: MissingDependency, report: DepsReport) -> Finding:
             f"{item.distribution} is not in {target}"
         )
         hint = f"run `nbprod deps --add` (adds {item.requirement})"
+        if report.from_settings_ini:
+            hint = f"add {item.requirement or item.distribution} to {target}"
     if len(item.sites) > 1:
         message += f"; {len(item.sites) - 1} more import(s) of it"
     if site.notebook is not None:
@@ -582,6 +605,31 @@ def _test_group(data: dict[str, Any]) -> tuple[str | None, str | None, list[Any]
     return None, None, []
 
 
+#: nbdev 2's settings.ini keys, as its setup.py template reads them: runtime
+#: requirements (``pip_requirements`` pip only, ``conda_requirements`` conda
+#: only; both are what the project declares) and the tests' ``dev_requirements``
+INI_RUNTIME_KEYS = ("requirements", "pip_requirements", "conda_requirements")
+INI_TEST_KEY = "dev_requirements"
+
+
+def _ini_requirements(path: Path) -> tuple[list[Requirement], list[Requirement]]:
+    """``(runtime, test)`` requirements of an nbdev ``settings.ini`` (space separated)."""
+    values = _ini_settings(path)
+
+    def parse(key: str) -> list[Requirement]:
+        return _requirements(values.get(key, "").split(), f"settings.ini `{key}`")
+
+    runtime = [r for key in INI_RUNTIME_KEYS for r in parse(key)]
+    return runtime, parse(INI_TEST_KEY)
+
+
+def _declared_in_settings_ini(root: Path, data: dict[str, Any]) -> bool:
+    """True for an old nbdev project: no ``[project]``, a settings.ini its setup.py reads."""
+    if isinstance(data.get("project"), dict):
+        return False
+    return (root / SETTINGS_INI).is_file() and (root / "setup.py").is_file()
+
+
 def check_dependencies(config: ProjectConfig) -> DepsReport:
     """Compare what the shipped code imports with what the project declares.
 
@@ -615,10 +663,20 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
                 report.warnings.append(
                     f"[project] has no {key}: the package cannot be built or installed"
                 )
-    runtime = _requirements(project.get("dependencies", []), "[project].dependencies")
+    if _declared_in_settings_ini(config.root, data):
+        # nbdev 2's setup.py builds the package from settings.ini
+        report.has_project = True
+        report.declared_in = SETTINGS_INI
+        report.pyproject = config.relpath(config.root / SETTINGS_INI)
+        runtime, tests = _ini_requirements(config.root / SETTINGS_INI)
+        report.test_group = INI_TEST_KEY
+    else:
+        runtime = _requirements(
+            project.get("dependencies", []), "[project].dependencies"
+        )
+        _, report.test_group, test_values = _test_group(data)
+        tests = _requirements(test_values, f"the test group {report.test_group!r}")
     report.declared = [str(r) for r in runtime]
-    _, report.test_group, test_values = _test_group(data)
-    tests = _requirements(test_values, f"the test group {report.test_group!r}")
     report.test_declared = [str(r) for r in tests]
     if "dependencies" in dynamic:
         report.problems.append(
@@ -668,7 +726,10 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
 def deps_step(ctx: GateContext) -> StepResult:
     """Gate step: the package's imports are declared in its pyproject (see :func:`check_dependencies`)."""
     config = ctx.config
-    if not (config.root / "pyproject.toml").is_file():
+    if (
+        not (config.root / "pyproject.toml").is_file()
+        and not (config.root / SETTINGS_INI).is_file()
+    ):
         return StepResult("deps", SKIPPED, summary="no pyproject.toml")
     ctx.progress("imports of the package and tests vs pyproject.toml")
     report = check_dependencies(config)
@@ -860,6 +921,14 @@ def add_dependencies(
             actions=("init",),
         )
     report = check_dependencies(config)
+    if report.from_settings_ini:
+        # a [project] table next to setup.py would fight it for the metadata
+        wanted = ", ".join(m.requirement or m.name for m in report.missing) or "nothing"
+        raise ConfigError(
+            "this nbdev project declares its dependencies in settings.ini, "
+            "which nbprod does not write",
+            hint=f"add them to `requirements` / `dev_requirements` there (missing: {wanted})",
+        )
     text = path.read_text("utf-8")
     name = identifier(config.root.name).replace("_", "-")
     result = add_missing(text, report, config.package or name)
@@ -879,8 +948,8 @@ def minimal_project(config: ProjectConfig) -> str | None:
     path = config.root / "pyproject.toml"
     text = path.read_text("utf-8") if path.is_file() else ""
     data = read_toml(path) if path.is_file() else {}
-    if "project" in data:
-        return None
+    if "project" in data or _declared_in_settings_ini(config.root, data):
+        return None  # an old nbdev project's setup.py builds it from settings.ini
     report = check_dependencies(config)
     return add_missing(text, report, config.package).text
 
