@@ -315,6 +315,45 @@ def test_an_import_after_a_star_import_still_wins(tmp_path: Path) -> None:
     assert check.stdout.split() == ["True", "helpers", "True"]
 
 
+def test_fastprogress_module_code_exports(nbdev_project: Path) -> None:
+    """fastprogress: ``get_ipython()`` guarded in a function; a star import's name reassigned."""
+    (nbdev_project / "mylib" / "core.py").write_text("IN_NOTEBOOK = True\n")
+    write_nb(
+        nbdev_project,
+        "01_bars.ipynb",
+        [
+            code("#| default_exp bars"),
+            code(
+                "#| export\nfrom mylib.core import *\n\ndef in_notebook():\n"
+                "    try:\n        return get_ipython().__class__.__name__ == 'ZMQInteractiveShell'\n"
+                "    except NameError:\n        return False"
+            ),
+            code(
+                "#| export\nif IN_NOTEBOOK:\n    try:\n        import no_such_widgets_xyz\n"
+                "    except ImportError:\n        IN_NOTEBOOK = False"
+            ),
+        ],
+    )
+    result = run(nbdev_project, "export", "--project", str(nbdev_project))
+    assert result.exit_code == 0, result.output
+    check = python(
+        nbdev_project, "import mylib.bars as b; print(b.in_notebook(), b.IN_NOTEBOOK)"
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.split() == ["False", "False"]
+    # without the star import, reading a name before the cell assigns it is an error
+    write_nb(
+        nbdev_project,
+        "01_bars.ipynb",
+        [code("#| default_exp bars"), code("#| export\nif FLAG:\n    FLAG = False")],
+    )
+    refused = run(nbdev_project, "export", "--project", str(nbdev_project))
+    assert refused.exit_code == 1
+    assert "`FLAG` is used here at import time before this cell assigns it" in (
+        refused.output
+    )
+
+
 def test_hand_written_modules_are_left_alone(nbdev_project: Path) -> None:
     imports = nbdev_project / "mylib" / "imports.py"
     imports.write_text("def helper():\n    return 41\n")

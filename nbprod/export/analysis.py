@@ -15,12 +15,16 @@ import builtins
 from dataclasses import dataclass, field
 from typing import cast
 
-#: names every module has without defining them
+#: names every module has without defining them; and ``get_ipython``, which
+#: IPython puts among the builtins: code written for notebooks calls it inside
+#: a function, guarded (fastprogress's ``in_notebook`` catches the NameError
+#: it raises under plain Python), and nbdev exports it as it is
 MODULE_NAMES = frozenset(dir(builtins)) | {
     "__file__",
     "__name__",
     "__doc__",
     "__spec__",
+    "get_ipython",
 }
 
 

@@ -413,17 +413,26 @@ class _Planner:
                     imports[text] = text
                     continue
                 if other == module:
-                    if not use.deferred:
+                    if not use.deferred and not any(
+                        # a star import above may bring the name (fastprogress:
+                        # `from .core import *`, then `if IN_NOTEBOOK: ...
+                        # IN_NOTEBOOK = False` in one cell)
+                        p.symbols and p.symbols.star_import
+                        for p in cells
+                        if p.cell.index <= prepared.cell.index
+                    ):
                         later = next(
                             p for p in cells if p.symbols and name in p.symbols.defines
                         )
-                        self._report(
-                            "error",
-                            f"`{name}` is used here at import time but defined later, in {self._cell_label(later.cell)}",
-                            prepared.cell,
-                            use.line,
-                            f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}",
-                        )
+                        if later is prepared:
+                            message = f"`{name}` is used here at import time before this cell assigns it"
+                            hint = (
+                                f"assign `{name}` before line {use.line}, or import it"
+                            )
+                        else:
+                            message = f"`{name}` is used here at import time but defined later, in {self._cell_label(later.cell)}"
+                            hint = f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}"
+                        self._report("error", message, prepared.cell, use.line, hint)
                     continue
                 if name in MODULE_NAMES or self.star_import:
                     continue
