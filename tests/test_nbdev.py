@@ -725,3 +725,53 @@ def test_deps_reads_an_old_nbdev_projects_settings_ini(tmp_path: Path) -> None:
     refused = run(tmp_path, "deps", "--add", "--project", str(tmp_path))
     assert refused.exit_code == 2
     assert "declares its dependencies in settings.ini" in refused.output
+
+
+def test_tests_calling_get_ipython_get_the_notebooks_shell(
+    nbdev_project: Path,
+) -> None:
+    """execnb: ``SmartCompleter(get_ipython())`` completes names the cells defined.
+
+    nbdev's runner ran the cells in an IPython shell whose namespace was the
+    notebook's; the test file's ``get_ipython()`` gives that shell, its
+    namespace the file's globals.
+    """
+    path = write_nb(
+        nbdev_project,
+        "00_core.ipynb",
+        [
+            code("#| default_exp core"),
+            code("#| export\ndef double(x):\n    return 2 * x"),
+            code("basket = 3"),
+            code(
+                "shell = get_ipython()\n"
+                "assert shell.user_ns['basket'] == 3 and double(basket) == 6\n"
+                "assert shell.user_ns['double'] is double"
+            ),
+        ],
+    )
+    moved = run(nbdev_project, "init", "--from-nbdev", str(nbdev_project))
+    assert moved.exit_code == 0, moved.output
+    assert "tag 1 test cell(s), 1 setup" in moved.output
+    exported = run(nbdev_project, "export", "--project", str(nbdev_project))
+    assert exported.exit_code == 0, exported.output
+    assert (
+        "def get_ipython():" in (nbdev_project / "tests" / "test_core.py").read_text()
+    )
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=nbdev_project,
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "1 passed" in tests.stdout
+    # a notebook that imports get_ipython itself keeps its own
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(1, code("from IPython import get_ipython"))
+    nbformat.write(nb, path)
+    assert run(nbdev_project, "export", "--project", str(nbdev_project)).exit_code == 0
+    assert (
+        "def get_ipython():"
+        not in (nbdev_project / "tests" / "test_core.py").read_text()
+    )

@@ -22,6 +22,8 @@ from nbprod.export.analysis import (
     analyze_cell,
 )
 from nbprod.export.render import (
+    IPYTHON_SHELL_IMPORTS,
+    IPYTHON_SHELL_PREAMBLE,
     NOT_TESTS,
     NOT_TESTS_MARK,
     NOTEBOOK_FOLDER_IMPORTS,
@@ -836,6 +838,23 @@ class _Planner:
             chunks[at] = Chunk(chunks[at].marker, body, name, awaits_at_top_level(body))
         return chunks
 
+    def _calls_ipython_shell(self, tests: list[_Prepared]) -> bool:
+        """True when test cells call IPython's builtin ``get_ipython`` (no cell binds it)."""
+        if any(
+            p.symbols
+            and (
+                "get_ipython" in p.symbols.defines or "get_ipython" in p.symbols.imports
+            )
+            for p in self.cells
+        ):
+            return False
+        return any(
+            use.name == "get_ipython"
+            for p in tests
+            if p.symbols
+            for use in p.symbols.uses
+        )
+
     def _test_file(self, tests: list[_Prepared], imports: list[str]) -> GeneratedFile:
         taken: set[str] = set()
         chunks: list[Chunk] = []
@@ -862,6 +881,9 @@ class _Planner:
             folder = os.path.relpath(self.path.parent.resolve(), path.parent.resolve())
             preamble = NOTEBOOK_FOLDER_PREAMBLE.format(folder=Path(folder).as_posix())
             imports = [*imports, *NOTEBOOK_FOLDER_IMPORTS]
+            if self._calls_ipython_shell(tests):
+                preamble += IPYTHON_SHELL_PREAMBLE
+                imports = [*imports, *IPYTHON_SHELL_IMPORTS]
         # setup cells' own functions named like tests (nbdev's `def test_untar(...)`
         # helpers) sit at module level too
         helpers = sorted(

@@ -186,6 +186,20 @@ def teardown_function(function):
 """
 NOTEBOOK_FOLDER_IMPORTS = ("import contextlib", "import os", "from pathlib import Path")
 
+#: test files of shared-state (nbdev) notebooks whose cells call ``get_ipython()``:
+#: nbdev's runner ran them in an IPython shell whose namespace was the
+#: notebook's (execnb's tests complete names the cells defined with it)
+IPYTHON_SHELL_PREAMBLE = """
+
+def get_ipython():
+    \"\"\"The IPython shell nbdev ran the notebook in: its namespace is this file's.\"\"\"
+    shell = _IPythonShell.instance()
+    shell.user_ns = globals()
+    return shell
+"""
+IPYTHON_SHELL_IMPORTS = (
+    "from IPython.core.interactiveshell import InteractiveShell as _IPythonShell",
+)
 
 #: closes a test file with ``from x import *``: helpers it brings in that are
 #: named like tests (fastcore.test's ``test_eq``) are not collected by pytest
