@@ -775,3 +775,38 @@ def test_tests_calling_get_ipython_get_the_notebooks_shell(
         "def get_ipython():"
         not in (nbdev_project / "tests" / "test_core.py").read_text()
     )
+
+
+def test_a_transitive_import_is_undeclared_and_says_what_brings_it(
+    nbdev_project: Path,
+) -> None:
+    """execnb imports traitlets, which it gets only through its declared ipython."""
+    from nbprod.gate.deps import check_dependencies
+
+    (nbdev_project / "pyproject.toml").write_text(
+        NBDEV_PYPROJECT.replace(
+            'version = "0.0.1"', 'version = "0.0.1"\ndependencies = ["nbformat"]'
+        )
+    )
+    write_nb(
+        nbdev_project,
+        "00_core.ipynb",
+        [
+            code("#| default_exp core"),
+            code(
+                "#| export\nimport nbformat\nfrom traitlets import Unicode\n\nKINDS = (nbformat, Unicode)"
+            ),
+        ],
+    )
+    report = check_dependencies(load_config(nbdev_project))
+    (missing,) = report.missing
+    assert (missing.distribution, missing.via) == ("traitlets", ["nbformat"])
+    (finding,) = [f for f in report.findings() if f.severity == "error"]
+    assert "(it is installed as a dependency of nbformat)" in finding.message
+    (nbdev_project / "pyproject.toml").write_text(
+        NBDEV_PYPROJECT.replace(
+            'version = "0.0.1"',
+            'version = "0.0.1"\ndependencies = ["nbformat", "traitlets"]',
+        )
+    )
+    assert check_dependencies(load_config(nbdev_project)).ok

@@ -127,6 +127,9 @@ class MissingDependency:
         ``runtime`` (goes to ``[project].dependencies``) or ``test`` (to a test group).
     sites : list of ImportSite
         Where it is imported, the first one named in the finding.
+    via : list of str
+        Declared distributions that require it (it is installed only as their
+        dependency: deptry's "transitive" import).
     """
 
     name: str
@@ -134,6 +137,7 @@ class MissingDependency:
     version: str | None
     scope: str
     sites: list[ImportSite] = field(default_factory=list)
+    via: list[str] = field(default_factory=list)
 
     @property
     def requirement(self) -> str | None:
@@ -151,6 +155,7 @@ class MissingDependency:
             "scope": self.scope,
             "requirement": self.requirement,
             "sites": [site.to_dict() for site in self.sites],
+            "via": list(self.via),
         }
 
 
@@ -309,6 +314,9 @@ def _missing_finding(item: MissingDependency, report: DepsReport) -> Finding:
             f"`{site.statement}`{provided} is imported by {where} but "
             f"{item.distribution} is not in {target}"
         )
+        if item.via:
+            # installed today only because a declared package needs it
+            message += f" (it is installed as a dependency of {', '.join(item.via)})"
         hint = f"run `nbprod deps --add` (adds {item.requirement})"
         if report.from_settings_ini:
             hint = f"add {item.requirement or item.distribution} to {target}"
@@ -409,6 +417,26 @@ def imports_of(distribution: str) -> set[str]:
         if any(canonicalize_name(d) == wanted for d in dists)
     }
     return names or {distribution.replace("-", "_").replace(".", "_").lower()}
+
+
+def required_by(distribution: str, declared: list[Requirement]) -> list[str]:
+    """The declared distributions whose installed metadata requires ``distribution``."""
+    wanted = canonicalize_name(distribution)
+    found = []
+    for requirement in declared:
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            try:
+                needed = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if needed.marker is None and canonicalize_name(needed.name) == wanted:
+                found.append(requirement.name)
+                break
+    return found
 
 
 def installed_version(distribution: str) -> str | None:
@@ -704,6 +732,14 @@ def check_dependencies(config: ProjectConfig) -> DepsReport:
                 distribution,
                 installed_version(distribution) if distribution else None,
                 site.scope,
+                via=(
+                    required_by(
+                        distribution,
+                        runtime if site.scope == RUNTIME else [*runtime, *tests],
+                    )
+                    if distribution
+                    else []
+                ),
             )
         missing[which].sites.append(site)
     # a test import of what the package also needs is fixed by the runtime entry
