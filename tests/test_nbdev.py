@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -810,3 +811,22 @@ def test_a_transitive_import_is_undeclared_and_says_what_brings_it(
         )
     )
     assert check_dependencies(load_config(nbdev_project)).ok
+
+
+def test_one_name_imported_twice_is_written_in_one_order() -> None:
+    """``InteractiveShell`` and ``InteractiveShell as _IPythonShell``: the same file every time."""
+    source = (
+        "from nbprod.export.render import import_block\n"
+        "print(import_block(['from m import B as _b', 'from m import B', 'from m import A'], 'p'))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", source],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert outputs == {"('from m import A, B, B as _b',)\n"}

@@ -150,7 +150,9 @@ def import_block(statements: list[str], package: str) -> tuple[str, ...]:
                 wanted = wanted - {"*"}
                 if not wanted:
                     continue
-            ordered = sorted(wanted, key=lambda n: _by_type(n.split(" as ")[0]))
+            # one name imported twice (`X` and `X as _Y`) sorts by its alias too:
+            # a set's order changes from one process to the next
+            ordered = sorted(wanted, key=lambda n: (_by_type(n.split(" as ")[0]), n))
             lines.append(f"from {module} import {', '.join(ordered)}")
     return tuple(lines)
 
