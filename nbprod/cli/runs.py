@@ -16,7 +16,7 @@ from rich.table import Table
 
 from nbprod.cli import err, json_option, load_project, main, out
 from nbprod.config import ProjectConfig, default_jobs, find_project_root
-from nbprod.errors import ParameterError
+from nbprod.errors import NbprodError, ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
 from nbprod.values import to_display
 
@@ -197,6 +197,24 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     return load_project(Path.cwd())
 
 
+def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
+    """Start the notebook's warm template before this process imports papermill.
+
+    Bad input (no project, a broken config) is left to the command to report;
+    another ``--kernel`` is not started from a template.
+    """
+    if kernel or notebook.suffix != ".ipynb" or not notebook.is_file():
+        return
+    try:
+        config = _config_for(notebook)
+    except NbprodError:
+        return
+    if config.run.warm_kernels:
+        from nbprod.run.warm import prestart
+
+        prestart(notebook, config.run.preload, share=share)
+
+
 def _check_kernel(kernel: str | None) -> None:
     """Refuse an unknown ``--kernel`` before anything is recorded or started."""
     if not kernel:
@@ -243,6 +261,7 @@ def run_command(
     starts. The output notebook goes to <runs>/<notebook>/<run id>.ipynb.
     Exit code 1 when the run fails.
     """
+    _prestart(notebook, kernel, share=False)
     from nbprod.run.single import run_notebook
 
     parameters = _gather(files, yaml_texts, pairs)
@@ -452,6 +471,8 @@ def batch_command(
     kernels shut down); --resume BATCH_ID runs what did not finish. Exit code 1
     when a run failed, 130 when the batch was stopped.
     """
+    if notebook and grid and executor in (None, "local") and not resume_id:
+        _prestart(notebook, kernel, share=True)
     from nbprod.run.batch import load_grid, resume_batch, run_batch
 
     if executor == "dask" and not scheduler:

@@ -484,6 +484,39 @@ def stop_templates() -> None:
 atexit.register(stop_templates)
 
 
+def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) -> None:
+    """Start the template for ``notebook``'s imports now, before the caller's own imports.
+
+    The command line calls this first thing, so the template's ``import
+    pandas`` runs beside its own start (papermill, the history, the workers)
+    instead of after it. The template is the one the run or batch asks for
+    later (same imports); ``share`` publishes it for a batch's workers. A
+    notebook that cannot be read is left to the run itself to report.
+
+    Parameters
+    ----------
+    notebook : Path
+        The ``.ipynb`` file.
+    forced : tuple of str
+        ``[tool.nbprod.run] preload``.
+    share : bool
+        Publish it (:func:`share_templates`) for the processes this one starts.
+    """
+    try:
+        with open(notebook, encoding="utf-8") as file:
+            cells = json.load(file).get("cells", [])
+        code = [
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells
+            if c.get("cell_type") == "code"
+        ]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return
+    if share and not os.environ.get(SHARED_ENV):
+        share_templates()
+    get_template(notebook_imports(code), forced)
+
+
 class ForkedKernel:
     """A ``Popen``-like handle on a kernel forked by a template (not our child)."""
 
