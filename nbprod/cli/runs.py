@@ -210,8 +210,10 @@ def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
     except NbprodError:
         return
     if config.run.warm_kernels:
-        from nbprod.run.warm import prestart
+        from nbprod.run.warm import adopt_announced, prestart
 
+        # JupyterLab's server for this project may have the template running
+        adopt_announced(config.state_dir)
         prestart(notebook, config.run.preload, share=share)
 
 

@@ -132,7 +132,8 @@ class LocalExecutor(Executor):
         """
         from nbprod.run import warm
 
-        if os.environ.get(warm.SHARED_ENV):
+        server = os.environ.get(warm.SHARED_ENV)
+        if server and warm.shared_template_alive(server, modules, forced):
             return None  # the workers inherit it: the server's templates
         folder = warm.share_templates()
         warm.get_template(modules, forced)

@@ -5,7 +5,9 @@ started, the server makes sure a template with that notebook's imports is
 running (:mod:`nbprod.run.warm`); job workers get the folder the templates are
 published in, so the run's kernel is a fork of a template that already
 imported pandas and ipykernel, and the Run button starts at once. The server
-keeps the few most recently used import sets.
+keeps the few most recently used import sets, and announces the folder in the
+project's state folder, so that ``nbprod run`` and ``nbprod batch`` in a
+terminal beside JupyterLab fork from the same templates.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class WarmTemplates:
         self.forced = tuple(config.run.preload)
         self.log = log
         self.folder = warm.share_templates() if self.enabled else None
+        self.state_dir = config.state_dir
+        if self.folder:
+            # runs started in a terminal beside JupyterLab fork from them too
+            try:
+                warm.announce(self.state_dir)
+            except OSError as exc:
+                log.warning("nbprod: cannot announce the warm templates: %s", exc)
         self._lock = threading.Lock()
         #: the templates by import set, most recently used last
         self._recent: OrderedDict[tuple[str, ...], Any] = OrderedDict()
@@ -120,4 +129,5 @@ class WarmTemplates:
 
     def stop(self) -> None:
         """Stop every template (and the kernels they forked)."""
+        warm.withdraw(self.state_dir)
         warm.stop_sharing()
