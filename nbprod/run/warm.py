@@ -65,6 +65,23 @@ class TemplateRefused(Exception):
     """The template cannot fork this kernel safely; ``str(exc)`` says why."""
 
 
+def code_cells(text: str) -> list[str]:
+    """The code cells' sources of a notebook's JSON text (empty when unreadable).
+
+    Read without nbformat: a template is started before anything heavy is imported.
+    """
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return []
+    sources = []
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            sources.append("".join(source) if isinstance(source, list) else source)
+    return sources
+
+
 def notebook_imports(cells: Iterable[str]) -> tuple[str, ...]:
     """The absolute modules a notebook's code cells import, in order of appearance.
 
@@ -550,16 +567,10 @@ def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) 
         Publish it (:func:`share_templates`) for the processes this one starts.
     """
     try:
-        with open(notebook, encoding="utf-8") as file:
-            cells = json.load(file).get("cells", [])
-        code = [
-            "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in cells
-            if c.get("cell_type") == "code"
-        ]
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        text = notebook.read_text("utf-8")
+    except (OSError, ValueError):
         return
-    modules = notebook_imports(code)
+    modules = notebook_imports(code_cells(text))
     server = os.environ.get(SHARED_ENV)
     if server and shared_template_alive(server, modules, forced):
         return  # the run forks from the server's template

@@ -12,7 +12,6 @@ terminal beside JupyterLab fork from the same templates.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -27,20 +26,6 @@ from nbprod.run import warm
 #: import sets kept warm at once (a template with pandas and scikit-learn is
 #: about 90 MiB PSS)
 MAX_TEMPLATES = 4
-
-
-def _code_cells(text: str) -> list[str]:
-    """The code cells' sources of a notebook's JSON text (empty when unreadable)."""
-    try:
-        cells = json.loads(text).get("cells", [])
-    except (ValueError, AttributeError):
-        return []
-    sources = []
-    for cell in cells if isinstance(cells, list) else []:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            sources.append("".join(source) if isinstance(source, list) else source)
-    return sources
 
 
 class WarmTemplates:
@@ -83,7 +68,7 @@ class WarmTemplates:
         key = (str(path), hash(text))
         modules = self._seen.get(key)
         if modules is None:
-            modules = warm.notebook_imports(_code_cells(text))
+            modules = warm.notebook_imports(warm.code_cells(text))
             if len(self._seen) > 256:
                 self._seen.clear()
             self._seen[key] = modules
