@@ -354,16 +354,21 @@ async def eventually(value, what: str, timeout: float = 60):
         await asyncio.sleep(0.05)
 
 
-async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
-    jp_fetch, jp_serverapp, project: Path
-) -> None:
+async def warmed_template(jp_fetch, jp_serverapp, project: Path) -> tuple:
+    """The server's template for the scoring notebook, once ready, and its ping."""
     write_scoring_notebook(project)
     # the panel asks for the plan when it shows the notebook: that warms it
     await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
     warm = jp_serverapp.web_app.settings["nbprod"].warm
     await eventually(warm.templates, "no warm template was started")
     [template] = warm.templates()
-    info = await asyncio.to_thread(template.wait_ready)
+    return template, await asyncio.to_thread(template.wait_ready)
+
+
+async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    template, info = await warmed_template(jp_fetch, jp_serverapp, project)
     assert info["refusal"] is None and "IPython" in info["preloaded"]
     started = await fetch_json(
         jp_fetch,
@@ -385,12 +390,8 @@ async def test_runs_in_a_terminal_beside_the_server_fork_from_its_template(
     import subprocess
     import sys
 
-    write_scoring_notebook(project)
-    await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
+    template, _ = await warmed_template(jp_fetch, jp_serverapp, project)
     warm = jp_serverapp.web_app.settings["nbprod"].warm
-    await eventually(warm.templates, "no warm template was started")
-    [template] = warm.templates()
-    await asyncio.to_thread(template.wait_ready)
     announced = json.loads((project / ".nbprod" / "warm-templates.json").read_text())
     assert announced == {"folder": warm.folder, "pid": os.getpid()}
     (project / "grid.yaml").write_text("offset: [2, 3]\n")
