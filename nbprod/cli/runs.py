@@ -198,7 +198,7 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
 
 
 def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
-    """Start the notebook's warm template before this process imports papermill.
+    """Start the notebook's warm template, or a batch's workers, before this process imports papermill.
 
     Bad input (no project, a broken config) is left to the command to report;
     another ``--kernel`` is not started from a template.
@@ -209,12 +209,20 @@ def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
         config = _config_for(notebook)
     except NbprodError:
         return
+    starting = False
     if config.run.warm_kernels:
         from nbprod.run.warm import adopt_announced, prestart
 
         # JupyterLab's server for this project may have the template running
         adopt_announced(config.state_dir)
-        prestart(notebook, config.run.preload, share=share)
+        starting = prestart(notebook, config.run.preload, share=share)
+    if share and not starting:
+        from nbprod.run.executors import start_forkserver
+
+        # no template import to wait for: the workers' own start (papermill,
+        # nbclient) is what the first run waits for, so it starts now too; a
+        # template that imports gets the second core to itself meanwhile
+        start_forkserver()
 
 
 def _check_kernel(kernel: str | None) -> None:

@@ -548,7 +548,7 @@ def shared_template_alive(
     return SharedTemplate(modules, forced, os.path.join(folder, name)).alive()
 
 
-def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) -> None:
+def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) -> bool:
     """Start the template for ``notebook``'s imports now, before the caller's own imports.
 
     The command line calls this first thing, so the template's ``import
@@ -565,18 +565,25 @@ def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) 
         ``[tool.nbprod.run] preload``.
     share : bool
         Publish it (:func:`share_templates`) for the processes this one starts.
+
+    Returns
+    -------
+    bool
+        True when a template of this process is starting (False: the server's
+        template serves the notebook, or it cannot be read).
     """
     try:
         text = notebook.read_text("utf-8")
     except (OSError, ValueError):
-        return
+        return False
     modules = notebook_imports(code_cells(text))
     server = os.environ.get(SHARED_ENV)
     if server and shared_template_alive(server, modules, forced):
-        return  # the run forks from the server's template
+        return False  # the run forks from the server's template
     if share:
         share_templates()
-    get_template(modules, forced)
+    template = get_template(modules, forced)
+    return not os.path.exists(template.socket_path)  # not ready yet
 
 
 class ForkedKernel:
