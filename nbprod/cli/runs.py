@@ -18,7 +18,7 @@ from nbprod.cli import err, json_option, load_project, main, out
 from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import NbprodError, ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
-from nbprod.values import to_display
+from nbprod.values import short_text, to_display
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -60,18 +60,8 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-        # keep a float looking like one: C=1.0, not C=1
-        return text if any(c in text for c in ".enai") else text + ".0"
-    if isinstance(value, str):
-        return value
-    return json.dumps(to_display(value), ensure_ascii=False)
-
-
 def _pairs(mapping: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_short(v)}" for k, v in mapping.items())
+    return " ".join(f"{k}={short_text(v)}" for k, v in mapping.items())
 
 
 def _status(status: str) -> str:
@@ -180,7 +170,7 @@ def render_run(run: RunRecord) -> None:
     if run.metrics:
         out.print("  [dim]metrics[/]")
         for name, value in run.metrics.items():
-            out.print(f"    {escape(name)} = {escape(_short(value))}")
+            out.print(f"    {escape(name)} = {escape(short_text(value))}")
 
 
 def _config_for(notebook: Path | None) -> ProjectConfig:
@@ -674,9 +664,9 @@ def _compare_command(
                 ""
                 if value is None
                 else (
-                    f"[bold green]{_short(value)} (best)[/]"
+                    f"[bold green]{short_text(value)} (best)[/]"
                     if index == metric.best and len(runs) > 1
-                    else _short(value)
+                    else short_text(value)
                 )
             )
             for index, value in enumerate(metric.values)
