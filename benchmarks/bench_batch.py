@@ -158,6 +158,10 @@ def compare(
         results[f"nbprod batch --jobs {jobs}, warm kernels (default)"] = timed(
             nbprod, root
         )
+    if "beside" in ways:
+        results[f"nbprod batch --jobs {jobs} beside JupyterLab's server"] = (
+            timed_beside_server(nbprod, root, notebook)
+        )
     measured = sorted(out.glob("pm_*.ipynb")) or sorted(out.glob("api_*.ipynb"))
     compute = cell_compute(measured) if measured else None
     print(
@@ -179,10 +183,43 @@ def compare(
             f"{'limit: cell compute / cores':<{width}}  {limit:8.1f}  {limit / runs:6.2f}"
             f"  ({compute:.3f} s of cells per run, imports left out)"
         )
-        warm = results.get(f"nbprod batch --jobs {jobs}, warm kernels (default)")
-        if warm:
-            print(f"warm nbprod batch = {warm / limit:.1f}x the limit")
+        for name in (
+            f"nbprod batch --jobs {jobs}, warm kernels (default)",
+            f"nbprod batch --jobs {jobs} beside JupyterLab's server",
+        ):
+            if name in results:
+                print(f"{name} = {results[name] / limit:.1f}x the limit")
     return results
+
+
+def timed_beside_server(command: list[str], root: Path, notebook: str) -> float:
+    """``command`` in a terminal beside a Jupyter server that shows ``notebook``.
+
+    The server (nbprod's extension) starts the notebook's warm template when
+    the panel asks for its plan, and announces it; the batch forks from it.
+    """
+    import json
+
+    from bench_api import Server
+
+    from nbprod.run import warm
+
+    server = Server(root)
+    try:
+        server.request("GET", f"nbprod/api/notebooks/{notebook}/plan")
+        announced = root / ".nbprod" / warm.ANNOUNCEMENT
+        deadline = time.monotonic() + 120
+        # ready once its socket exists: the template binds it after importing
+        while not (
+            announced.exists()
+            and any(Path(json.loads(announced.read_text())["folder"]).glob("*.sock"))
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the server's warm template did not start")
+            time.sleep(0.1)
+        return timed(command, root)
+    finally:
+        server.stop()
 
 
 def memory_figures(modules: tuple[str, ...], cwd: Path) -> None:
@@ -238,8 +275,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="nbprod batch --jobs")
     parser.add_argument(
         "--ways",
-        default="cli,api,nbprod",
-        help="comma-separated subset of cli,api,nbprod (default: all three)",
+        default="cli,api,nbprod,beside",
+        help="comma-separated subset of cli,api,nbprod,beside (default: all)",
     )
     parser.add_argument(
         "--notebooks",

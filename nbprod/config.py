@@ -6,6 +6,7 @@ all still works: the package is named after the folder.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -358,9 +359,15 @@ class ProjectConfig:
     def relpath(self, path: Path) -> str:
         """Return ``path`` relative to the project root when it is inside it."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return path.resolve().relative_to(_resolved(self.root)).as_posix()
         except ValueError:
             return str(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: Path) -> Path:
+    # an export asks for hundreds of relative paths, each resolving the root
+    return root.resolve()
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import json
 import math
 from typing import Any
 
@@ -214,3 +215,17 @@ def to_display(value: Any) -> Any:
     if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
     return str(value)
+
+
+def short_text(value: Any) -> str:
+    """A value as short text for a table: what the CLI, the widgets and JupyterLab show.
+
+    Floats to 4 significant digits, still looking like floats (``1.0``, not
+    ``1``); strings as they are; anything else as its display JSON.
+    """
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+        return text if any(c in text for c in ".enai") else text + ".0"
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_display(value), ensure_ascii=False)

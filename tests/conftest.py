@@ -21,6 +21,16 @@ CHURN_EXAMPLE = REPO_ROOT / "examples" / "churn"
 GENERATED = ("src", "tests", "runs", ".nbprod", ".ipynb_checkpoints", "__pycache__")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_format_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Black's cached output in a folder of the test run's, not the user's cache."""
+    from nbprod.export.blackcache import CACHE_ENV
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("format-cache")))
+        yield
+
+
 @pytest.fixture
 def churn_project(tmp_path: Path) -> Path:
     """A private copy of ``examples/churn`` (without generated folders)."""

@@ -289,3 +289,23 @@ def test_yaml_errors_keep_pyyaml_line_and_column(tmp_path):
         gather_parameters(yaml_texts=["{a: 1"])
     assert caught.value.location.path == "-y"
     assert caught.value.location.line == 1
+
+
+def test_short_text_keeps_a_float_a_float_everywhere_it_is_shown():
+    from nbprod.history.records import RunRecord
+    from nbprod.values import short_text
+
+    assert [short_text(v) for v in (1.0, 0.1, 1e-05, 3, "a b", True, [1.0, 2])] == [
+        "1.0",
+        "0.1",
+        "1e-05",
+        "3",
+        "a b",
+        "true",
+        "[1.0, 2]",
+    ]
+    # the API sends the texts beside the values, whose 1.0 JavaScript reads as 1
+    run = RunRecord(id="r", notebook="nb.ipynb", parameters={"C": 1.0, "n": 3})
+    data = run.to_dict()
+    assert data["parameters"] == {"C": 1.0, "n": 3}
+    assert data["parameter_text"] == {"C": "1.0", "n": "3"}

@@ -354,16 +354,21 @@ async def eventually(value, what: str, timeout: float = 60):
         await asyncio.sleep(0.05)
 
 
-async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
-    jp_fetch, jp_serverapp, project: Path
-) -> None:
+async def warmed_template(jp_fetch, jp_serverapp, project: Path) -> tuple:
+    """The server's template for the scoring notebook, once ready, and its ping."""
     write_scoring_notebook(project)
     # the panel asks for the plan when it shows the notebook: that warms it
     await fetch_json(jp_fetch, "notebooks", "notebooks/score.ipynb", "plan")
     warm = jp_serverapp.web_app.settings["nbprod"].warm
     await eventually(warm.templates, "no warm template was started")
     [template] = warm.templates()
-    info = await asyncio.to_thread(template.wait_ready)
+    return template, await asyncio.to_thread(template.wait_ready)
+
+
+async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    template, info = await warmed_template(jp_fetch, jp_serverapp, project)
     assert info["refusal"] is None and "IPython" in info["preloaded"]
     started = await fetch_json(
         jp_fetch,
@@ -376,6 +381,42 @@ async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
     assert run["metrics"] == {"score": 10}
     # the job worker forked the run's kernel from the server's template
     assert (await asyncio.to_thread(template.ping))["forks"] == 1
+
+
+async def test_runs_in_a_terminal_beside_the_server_fork_from_its_template(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    template, _ = await warmed_template(jp_fetch, jp_serverapp, project)
+    warm = jp_serverapp.web_app.settings["nbprod"].warm
+    announced = json.loads((project / ".nbprod" / "warm-templates.json").read_text())
+    assert announced == {"folder": warm.folder, "pid": os.getpid()}
+    (project / "grid.yaml").write_text("offset: [2, 3]\n")
+    env = {k: v for k, v in os.environ.items() if k != "NBPROD_WARM_TEMPLATES"}
+    cli = [sys.executable, "-c", "from nbprod.cli import main; main()"]
+    for args in (
+        ["run", "notebooks/score.ipynb", "--json"],
+        ["batch", "notebooks/score.ipynb", "--grid", "grid.yaml", "--json"],
+    ):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*cli, *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+    # one kernel for the run, two for the batch: all forks of the server's template
+    assert (await asyncio.to_thread(template.ping))["forks"] == 3
+    listed = await fetch_json(jp_fetch, "runs")
+    assert sorted(r["metrics"]["score"] for r in listed["runs"]) == [10, 20, 30]
+    warm.stop()
+    assert not (project / ".nbprod" / "warm-templates.json").exists()
 
 
 async def test_a_spare_worker_takes_the_next_job(

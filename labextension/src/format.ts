@@ -124,6 +124,11 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A run's parameter as text: the server's (a float keeps its `.0`), else from the value. */
+export function parameterValue(run: RunRecord, name: string): string {
+  return run.parameter_text[name] ?? formatValue(run.parameters[name]);
+}
+
 /** The names of every metric in these runs, sorted. */
 export function metricNames(runs: RunRecord[]): string[] {
   const names = new Set<string>();

@@ -20,7 +20,7 @@ import { notifyError } from './client';
 import { NbprodContext, openFile } from './context';
 import { badge, button, cssVar, fill, h } from './dom';
 import { SortKey, sortRuns } from './compare';
-import { chartPoints, formatDuration, formatValue, metricNames } from './format';
+import { chartPoints, formatDuration, formatValue, metricNames, parameterValue } from './format';
 import { alertsByRun } from './monitor';
 import { RunRecord } from './wire';
 
@@ -344,7 +344,7 @@ export class HistoryView extends Widget {
                   h('td', {}, formatDuration(run.duration)),
                   params.map(p =>
                     p in run.parameters
-                      ? h('td', { className: 'jp-nbprod-paramColumn' }, formatValue(run.parameters[p]))
+                      ? h('td', { className: 'jp-nbprod-paramColumn', 'data-parameter': p }, parameterValue(run, p))
                       : h('td', { className: 'jp-nbprod-paramColumn jp-nbprod-default', title: 'not given: the parameters cell\'s default (Compare shows it)' }, 'default')
                   ),
                   metrics.map(m => h('td', { className: 'jp-nbprod-metricColumn' }, m in run.metrics ? formatValue(run.metrics[m]) : '')),
@@ -432,8 +432,8 @@ export class HistoryView extends Widget {
               afterLabel: item => {
                 const run = points[item.dataIndex]?.run;
                 return run
-                  ? Object.entries(run.parameters)
-                      .map(([k, v]) => `${k} = ${formatValue(v)}`)
+                  ? Object.keys(run.parameters)
+                      .map(k => `${k} = ${parameterValue(run, k)}`)
                       .join(', ')
                   : '';
               }

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 import { errorText } from './client';
 import { NbprodContext, NotebookSection, notebookPath, openFile } from './context';
 import { badge, button, fill, h, section, working } from './dom';
-import { formatDuration, formatValue } from './format';
+import { formatDuration, formatValue, parameterValue } from './format';
 import { RunRecord } from './wire';
 
 export class OutputSection extends Widget implements NotebookSection {
@@ -56,7 +56,7 @@ export class OutputSection extends Widget implements NotebookSection {
   }
 
   private render(run: RunRecord): void {
-    const params = Object.entries(run.parameters);
+    const params = Object.keys(run.parameters);
     const metrics = Object.entries(run.metrics);
     fill(
       this.body,
@@ -78,7 +78,7 @@ export class OutputSection extends Widget implements NotebookSection {
           h('dd', {}, run.notebook),
           run.batch_id ? [h('dt', {}, 'batch'), h('dd', {}, run.batch_id)] : null,
           params.length
-            ? params.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, formatValue(v))])
+            ? params.flatMap(k => [h('dt', {}, k), h('dd', {}, parameterValue(run, k))])
             : [h('dt', {}, 'parameters'), h('dd', {}, 'the defaults')]
         ),
         metrics.length

@@ -193,6 +193,9 @@ export function parseRun(value: unknown): RunRecord {
     batch_id: optStr(data.batch_id),
     notebook: str(data.notebook),
     parameters: obj(data.parameters),
+    parameter_text: Object.fromEntries(
+      Object.entries(obj(data.parameter_text)).filter((e): e is [string, string] => typeof e[1] === 'string')
+    ),
     status: str(data.status, 'queued'),
     terminal: data.terminal === true,
     created_at: optStr(data.created_at),

@@ -109,6 +109,8 @@ export interface RunRecord {
   batch_id: string | null;
   notebook: string;
   parameters: Record<string, unknown>;
+  /** Each parameter as the CLI shows it (a float keeps its `.0`, which JSON numbers lose). */
+  parameter_text: Record<string, string>;
   status: string;
   /** The server says whether the status is final (never a list kept here). */
   terminal: boolean;

@@ -7,6 +7,7 @@ import {
   formatDuration,
   formatLocation,
   metricNames,
+  parameterValue,
   previewFiles,
   problemFindings
 } from '../src/format';
@@ -148,6 +149,16 @@ describe('runs and batches', () => {
     expect(parseRunReply({ run: RUN }).output_file).toBe('runs/r-20261126-1.ipynb');
     expect(parseRunReply(RUN).duration).toBe(4.2);
     expect(parseRunReply({ ...RUN, output_file: undefined }).output_file).toBe(RUN.output_path);
+  });
+
+  it("shows a float parameter as the server writes it, not as JavaScript's number", () => {
+    // JSON.parse turns the server's 1.0 into 1
+    const run = parseRunReply({ ...RUN, parameters: { C: 1.0, n: 3 }, parameter_text: { C: '1.0', n: '3' } });
+    expect(run.parameters.C).toBe(1);
+    expect(parameterValue(run, 'C')).toBe('1.0');
+    expect(parameterValue(run, 'n')).toBe('3');
+    // an older server without the texts: the value itself
+    expect(parameterValue(parseRunReply({ ...RUN, parameters: { C: 0.5 } }), 'C')).toBe('0.5');
   });
 
   it('takes terminal from the server, never from a list of statuses', () => {

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from nbprod.cli import err, json_option, load_project, main, out
 from nbprod.config import ProjectConfig, default_jobs, find_project_root
-from nbprod.errors import ParameterError
+from nbprod.errors import NbprodError, ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
-from nbprod.values import to_display
+from nbprod.values import short_text, to_display
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -60,18 +60,8 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-        # keep a float looking like one: C=1.0, not C=1
-        return text if any(c in text for c in ".enai") else text + ".0"
-    if isinstance(value, str):
-        return value
-    return json.dumps(to_display(value), ensure_ascii=False)
-
-
 def _pairs(mapping: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_short(v)}" for k, v in mapping.items())
+    return " ".join(f"{k}={short_text(v)}" for k, v in mapping.items())
 
 
 def _status(status: str) -> str:
@@ -180,7 +170,7 @@ def render_run(run: RunRecord) -> None:
     if run.metrics:
         out.print("  [dim]metrics[/]")
         for name, value in run.metrics.items():
-            out.print(f"    {escape(name)} = {escape(_short(value))}")
+            out.print(f"    {escape(name)} = {escape(short_text(value))}")
 
 
 def _config_for(notebook: Path | None) -> ProjectConfig:
@@ -195,6 +185,34 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
         if root is not None:
             return load_project(root)
     return load_project(Path.cwd())
+
+
+def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
+    """Start the notebook's warm template, or a batch's workers, before this process imports papermill.
+
+    Bad input (no project, a broken config) is left to the command to report;
+    another ``--kernel`` is not started from a template.
+    """
+    if kernel or notebook.suffix != ".ipynb" or not notebook.is_file():
+        return
+    try:
+        config = _config_for(notebook)
+    except NbprodError:
+        return
+    starting = False
+    if config.run.warm_kernels:
+        from nbprod.run.warm import adopt_announced, prestart
+
+        # JupyterLab's server for this project may have the template running
+        adopt_announced(config.state_dir)
+        starting = prestart(notebook, config.run.preload, share=share)
+    if share and not starting:
+        from nbprod.run.executors import start_forkserver
+
+        # no template import to wait for: the workers' own start (papermill,
+        # nbclient) is what the first run waits for, so it starts now too; a
+        # template that imports gets the second core to itself meanwhile
+        start_forkserver()
 
 
 def _check_kernel(kernel: str | None) -> None:
@@ -243,6 +261,7 @@ def run_command(
     starts. The output notebook goes to <runs>/<notebook>/<run id>.ipynb.
     Exit code 1 when the run fails.
     """
+    _prestart(notebook, kernel, share=False)
     from nbprod.run.single import run_notebook
 
     parameters = _gather(files, yaml_texts, pairs)
@@ -452,6 +471,8 @@ def batch_command(
     kernels shut down); --resume BATCH_ID runs what did not finish. Exit code 1
     when a run failed, 130 when the batch was stopped.
     """
+    if notebook and grid and executor in (None, "local") and not resume_id:
+        _prestart(notebook, kernel, share=True)
     from nbprod.run.batch import load_grid, resume_batch, run_batch
 
     if executor == "dask" and not scheduler:
@@ -643,9 +664,9 @@ def _compare_command(
                 ""
                 if value is None
                 else (
-                    f"[bold green]{_short(value)} (best)[/]"
+                    f"[bold green]{short_text(value)} (best)[/]"
                     if index == metric.best and len(runs) > 1
-                    else _short(value)
+                    else short_text(value)
                 )
             )
             for index, value in enumerate(metric.values)

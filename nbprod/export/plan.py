@@ -30,7 +30,7 @@ from nbprod.export.render import (
     NOTEBOOK_FOLDER_PREAMBLE,
     Chunk,
     awaits_at_top_level,
-    black_mode,
+    black_style,
     docstring_from_markdown,
     import_block,
     indent_code,
@@ -743,7 +743,7 @@ class _Planner:
             import_block(self._future(cells) + imports, self.config.package),
             None if names is None else sorted_all(names),
             tuple(chunks),
-            black_mode(self.config.root),
+            black_style(self.config.root),
         )
         path = self.config.package_dir / (module.replace(".", "/") + ".py")
         return GeneratedFile(path, "module", text)
@@ -912,7 +912,7 @@ class _Planner:
             import_block(self._future(tests) + imports, self.config.package),
             None,
             tuple(chunks),
-            black_mode(self.config.root),
+            black_style(self.config.root),
             preamble,
         )
         return GeneratedFile(path, "tests", text)

@@ -7,10 +7,11 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from nbprod.config import read_toml
 from nbprod.errors import ConfigError
+from nbprod.export.blackcache import format_source, mode_from_style
 
 if TYPE_CHECKING:
     import black
@@ -414,14 +415,15 @@ def render_file(
     imports: tuple[str, ...],
     all_names: tuple[str, ...] | None,
     chunks: tuple[Chunk, ...],
-    mode: black.Mode,
+    style: tuple[Any, ...],
     preamble: str | None = None,
 ) -> str:
     """Assemble a generated module or test file and format it with black.
 
     Black takes nearly all the time of an export, so the result is cached on
-    the arguments: a live preview after an edit outside the exported cells
-    (the common case while exploring) costs no formatting at all.
+    the arguments (a live preview after an edit outside the exported cells,
+    the common case while exploring, costs no formatting at all) and on disk
+    by the text given to black (:mod:`nbprod.export.blackcache`).
 
     Parameters
     ----------
@@ -435,8 +437,8 @@ def render_file(
         The names of ``__all__``, or None to write no ``__all__``.
     chunks : tuple of Chunk
         The cells' code, in order.
-    mode : black.Mode
-        The black settings of the project.
+    style : tuple
+        The black settings of the project (:func:`black_style`).
     preamble : str, optional
         Code placed after ``__all__`` and before the cells' code.
 
@@ -471,9 +473,7 @@ def render_file(
             parts.append(f"\n{chunk.marker}\ndef {chunk.test_name}():\n{body}\n")
         else:
             parts.append(f"\n{chunk.marker}\n{chunk.code}\n")
-    import black  # only when formatting: the CLI and no-change exports skip it
-
-    return black.format_str("\n".join(parts), mode=mode)
+    return format_source("\n".join(parts), style)
 
 
 def black_settings(root: Path) -> dict[str, Any]:
@@ -505,32 +505,16 @@ def _black_settings(pyproject: Path, mtime_ns: int, size: int) -> tuple[Any, ...
     )
 
 
+def black_style(root: Path) -> tuple[Any, ...]:
+    """The project's ``[tool.black]`` settings as sorted ``(key, value)`` pairs.
+
+    Hashable, and read without importing black (a cached export never does)."""
+    return tuple(sorted(black_settings(root).items()))
+
+
 def black_mode(root: Path) -> black.Mode:
     """The black settings of the project at ``root`` (its ``[tool.black]``), so
     that the gate's ``black --check`` agrees with what export writes.
 
     Read per call: an edit of ``[tool.black]`` takes effect at once."""
-    return _black_mode(tuple(sorted(black_settings(root).items())))
-
-
-@lru_cache(maxsize=32)
-def _black_mode(items: tuple[Any, ...]) -> black.Mode:
-    import black
-
-    settings = dict(items)
-    line_length = settings.get("line-length", black.DEFAULT_LINE_LENGTH)
-    # Declared target versions also spare black from inferring them per file.
-    targets = {
-        black.TargetVersion[str(name).upper()]
-        for name in cast(list, settings.get("target-version", []))
-        if str(name).upper() in black.TargetVersion.__members__
-    }
-    return black.Mode(
-        target_versions=targets,
-        line_length=(
-            line_length if isinstance(line_length, int) else black.DEFAULT_LINE_LENGTH
-        ),
-        string_normalization=not settings.get("skip-string-normalization", False),
-        magic_trailing_comma=not settings.get("skip-magic-trailing-comma", False),
-        preview=bool(settings.get("preview", False)),
-    )
+    return mode_from_style(black_style(root))

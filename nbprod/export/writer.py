@@ -506,11 +506,28 @@ def _plan_or_error(path: Path, config: ProjectConfig) -> ExportPlan | NbprodErro
 def _plan_all(
     paths: list[Path], config: ProjectConfig, jobs: int | None
 ) -> list[ExportPlan | NbprodError]:
-    """Plan notebooks, in worker processes when there are many (black dominates)."""
+    """Plan notebooks, in worker processes when black has much to do.
+
+    Black dominates only when its output is not in the format cache: the
+    notebooks are planned here until one needs black, and the rest go to
+    workers only then (a cached export costs less than starting them).
+    """
     workers = jobs if jobs is not None else default_jobs()
     workers = min(workers, len(paths))
     if workers < 2 or (jobs is None and len(paths) < PARALLEL_THRESHOLD):
         return [_plan_or_error(path, config) for path in paths]
+    planned: list[ExportPlan | NbprodError] = []
+    if jobs is None:
+        from nbprod.export import blackcache
+
+        before = blackcache.misses
+        while len(paths) - len(planned) >= PARALLEL_THRESHOLD:
+            planned.append(_plan_or_error(paths[len(planned)], config))
+            if blackcache.misses != before:
+                break
+        else:
+            return planned + [_plan_or_error(p, config) for p in paths[len(planned) :]]
+        paths = paths[len(planned) :]
     # fork is fastest (workers inherit the imported modules) but unsafe once a
     # process has threads, as a Jupyter server has; forkserver is safe there.
     import multiprocessing
@@ -520,7 +537,7 @@ def _plan_all(
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         chunk = max(1, len(paths) // (workers * 4))
-        return list(
+        return planned + list(
             pool.map(_plan_or_error, paths, [config] * len(paths), chunksize=chunk)
         )
 

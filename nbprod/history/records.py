@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbprod.history.owner import Owner
-from nbprod.values import to_display
+from nbprod.values import short_text, to_display
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -125,6 +125,8 @@ class RunRecord:
             "batch_id": self.batch_id,
             "notebook": self.notebook,
             "parameters": to_display(self.parameters),
+            # as the CLI shows them: JSON numbers lose a float's ".0" in JavaScript
+            "parameter_text": {k: short_text(v) for k, v in self.parameters.items()},
             "status": self.status,
             "terminal": self.status in TERMINAL,
             "created_at": _iso(self.created_at),

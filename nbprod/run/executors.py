@@ -81,6 +81,28 @@ class Executor(ABC):
         return None
 
 
+def start_forkserver() -> Any:
+    """Start the forkserver local workers are forked from; its multiprocessing context.
+
+    Its imports (papermill, nbclient) start now, beside whatever this process
+    does before the first run (``nbprod batch`` calls this first thing, the
+    executor again: once started, it is only looked up).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(
+        [
+            # nbprod's __init__ defers jsonschema's slow optional import
+            "nbprod.run.liveness",  # the forkserver dies with the batch
+            "nbprod.run.execute",
+            "papermill.engines",
+            "nbclient",
+            "nbformat",
+        ]
+    )
+    forkserver.ensure_running()
+    return context
+
+
 class LocalExecutor(Executor):
     """Warm worker processes on this machine (one kernel each at a time).
 
@@ -92,20 +114,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, slots: int | None = None, **_: Any) -> None:
         super().__init__(slots or default_jobs())
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(
-            [
-                # nbprod's __init__ defers jsonschema's slow optional import
-                "nbprod.run.liveness",  # the forkserver dies with the batch
-                "nbprod.run.execute",
-                "papermill.engines",
-                "nbclient",
-                "nbformat",
-            ]
-        )
-        # start the forkserver's imports now, while the batch is being
-        # recorded, rather than at the first run
-        forkserver.ensure_running()
+        self._context = start_forkserver()
         self._pool = self._new_pool()
         self._kernels: list[psutil.Process] = []
 
@@ -132,7 +141,8 @@ class LocalExecutor(Executor):
         """
         from nbprod.run import warm
 
-        if os.environ.get(warm.SHARED_ENV):
+        server = os.environ.get(warm.SHARED_ENV)
+        if server and warm.shared_template_alive(server, modules, forced):
             return None  # the workers inherit it: the server's templates
         folder = warm.share_templates()
         warm.get_template(modules, forced)

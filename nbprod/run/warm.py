@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from nbprod.files import write_atomic
-from nbprod.run.zygote import THREAD_PINS
+from nbprod.run.zygote import THREAD_PINS, pid_exists
 
 log = logging.getLogger("nbprod.run.warm")
 
@@ -63,6 +63,23 @@ SHARED_ENV = "NBPROD_WARM_TEMPLATES"
 
 class TemplateRefused(Exception):
     """The template cannot fork this kernel safely; ``str(exc)`` says why."""
+
+
+def code_cells(text: str) -> list[str]:
+    """The code cells' sources of a notebook's JSON text (empty when unreadable).
+
+    Read without nbformat: a template is started before anything heavy is imported.
+    """
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return []
+    sources = []
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            sources.append("".join(source) if isinstance(source, list) else source)
+    return sources
 
 
 def notebook_imports(cells: Iterable[str]) -> tuple[str, ...]:
@@ -320,15 +337,7 @@ class SharedTemplate(_TemplateClient):
         return self._pid
 
     def alive(self) -> bool:
-        if self._pid <= 0:
-            return False
-        try:
-            os.kill(self._pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return True
+        return self._pid > 0 and pid_exists(self._pid)
 
     def _death(self) -> str:
         return f"the shared template {self._pid} is gone"
@@ -482,6 +491,99 @@ def stop_templates() -> None:
 
 
 atexit.register(stop_templates)
+
+
+#: the file in a project's state folder naming the templates a Jupyter server shares
+ANNOUNCEMENT = "warm-templates.json"
+
+
+def announce(state_dir: Path) -> None:
+    """Tell the project's command-line runs where this process shares its templates.
+
+    The Jupyter server calls this after :func:`share_templates`: a ``nbprod
+    run`` or ``nbprod batch`` in a terminal beside it then forks its kernels
+    from the server's templates (:func:`adopt_announced`).
+    """
+    if _PUBLISHING is not None:
+        write_atomic(
+            state_dir / ANNOUNCEMENT,
+            json.dumps({"folder": _PUBLISHING, "pid": os.getpid()}),
+        )
+
+
+def withdraw(state_dir: Path) -> None:
+    """Remove this process's announcement (the server stops)."""
+    path = state_dir / ANNOUNCEMENT
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text("utf-8")).get("pid") == os.getpid():
+            path.unlink()
+
+
+def adopt_announced(state_dir: Path) -> str | None:
+    """Use the templates a live Jupyter server of the project shares; their folder.
+
+    Only a folder of this user's, closed to others, whose announcing process
+    is alive is taken (``NBPROD_WARM_TEMPLATES`` is set to it, for this process
+    and the workers it starts); a process given a folder already keeps it.
+    """
+    if os.environ.get(SHARED_ENV):
+        return os.environ[SHARED_ENV]
+    try:
+        announced = json.loads((state_dir / ANNOUNCEMENT).read_text("utf-8"))
+        folder, pid = str(announced["folder"]), int(announced["pid"])
+        info = os.stat(folder)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not pid_exists(pid):
+        return None
+    os.environ[SHARED_ENV] = folder
+    return folder
+
+
+def shared_template_alive(
+    folder: str, modules: tuple[str, ...], forced: tuple[str, ...] = ()
+) -> bool:
+    """True when ``folder`` holds a live template for these imports."""
+    name = _published_name(_template_key(modules, forced))
+    return SharedTemplate(modules, forced, os.path.join(folder, name)).alive()
+
+
+def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) -> bool:
+    """Start the template for ``notebook``'s imports now, before the caller's own imports.
+
+    The command line calls this first thing, so the template's ``import
+    pandas`` runs beside its own start (papermill, the history, the workers)
+    instead of after it. The template is the one the run or batch asks for
+    later (same imports); ``share`` publishes it for a batch's workers. A
+    notebook that cannot be read is left to the run itself to report.
+
+    Parameters
+    ----------
+    notebook : Path
+        The ``.ipynb`` file.
+    forced : tuple of str
+        ``[tool.nbprod.run] preload``.
+    share : bool
+        Publish it (:func:`share_templates`) for the processes this one starts.
+
+    Returns
+    -------
+    bool
+        True when a template of this process is starting (False: the server's
+        template serves the notebook, or it cannot be read).
+    """
+    try:
+        text = notebook.read_text("utf-8")
+    except (OSError, ValueError):
+        return False
+    modules = notebook_imports(code_cells(text))
+    server = os.environ.get(SHARED_ENV)
+    if server and shared_template_alive(server, modules, forced):
+        return False  # the run forks from the server's template
+    if share:
+        share_templates()
+    template = get_template(modules, forced)
+    return not os.path.exists(template.socket_path)  # not ready yet
 
 
 class ForkedKernel:

@@ -201,14 +201,14 @@ class Template:
 
     def live_children(self) -> set[int]:
         self.children = {
-            pid: driver for pid, driver in self.children.items() if _exists(pid)
+            pid: driver for pid, driver in self.children.items() if pid_exists(pid)
         }
         return set(self.children)
 
     def kill_orphans(self) -> None:
         """Kill the kernels whose driver died (a worker killed with SIGKILL)."""
         for pid, driver in list(self.children.items()):
-            if driver != self.parent and not _exists(driver):
+            if driver != self.parent and not pid_exists(driver):
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGKILL)
 
@@ -311,7 +311,8 @@ class Template:
         return pid
 
 
-def _exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """True while process ``pid`` exists (a zombie included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -5,12 +5,13 @@ started, the server makes sure a template with that notebook's imports is
 running (:mod:`nbprod.run.warm`); job workers get the folder the templates are
 published in, so the run's kernel is a fork of a template that already
 imported pandas and ipykernel, and the Run button starts at once. The server
-keeps the few most recently used import sets.
+keeps the few most recently used import sets, and announces the folder in the
+project's state folder, so that ``nbprod run`` and ``nbprod batch`` in a
+terminal beside JupyterLab fork from the same templates.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -25,20 +26,6 @@ from nbprod.run import warm
 #: import sets kept warm at once (a template with pandas and scikit-learn is
 #: about 90 MiB PSS)
 MAX_TEMPLATES = 4
-
-
-def _code_cells(text: str) -> list[str]:
-    """The code cells' sources of a notebook's JSON text (empty when unreadable)."""
-    try:
-        cells = json.loads(text).get("cells", [])
-    except (ValueError, AttributeError):
-        return []
-    sources = []
-    for cell in cells if isinstance(cells, list) else []:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            sources.append("".join(source) if isinstance(source, list) else source)
-    return sources
 
 
 class WarmTemplates:
@@ -57,6 +44,13 @@ class WarmTemplates:
         self.forced = tuple(config.run.preload)
         self.log = log
         self.folder = warm.share_templates() if self.enabled else None
+        self.state_dir = config.state_dir
+        if self.folder:
+            # runs started in a terminal beside JupyterLab fork from them too
+            try:
+                warm.announce(self.state_dir)
+            except OSError as exc:
+                log.warning("nbprod: cannot announce the warm templates: %s", exc)
         self._lock = threading.Lock()
         #: the templates by import set, most recently used last
         self._recent: OrderedDict[tuple[str, ...], Any] = OrderedDict()
@@ -74,7 +68,7 @@ class WarmTemplates:
         key = (str(path), hash(text))
         modules = self._seen.get(key)
         if modules is None:
-            modules = warm.notebook_imports(_code_cells(text))
+            modules = warm.notebook_imports(warm.code_cells(text))
             if len(self._seen) > 256:
                 self._seen.clear()
             self._seen[key] = modules
@@ -120,4 +114,5 @@ class WarmTemplates:
 
     def stop(self) -> None:
         """Stop every template (and the kernels they forked)."""
+        warm.withdraw(self.state_dir)
         warm.stop_sharing()

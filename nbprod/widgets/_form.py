@@ -16,7 +16,8 @@ from nbprod.config import ProjectConfig, default_jobs
 from nbprod.errors import Location, NbprodError, ParameterError
 from nbprod.history.records import FAILED, RUNNING, SUCCEEDED, TERMINAL, RunRecord
 from nbprod.notebook.parameters import NotebookParameter, ParametersCell
-from nbprod.widgets._watch import Poller, html_table, message, project_of, short
+from nbprod.values import short_text
+from nbprod.widgets._watch import Poller, html_table, message, project_of
 
 #: a trailing comment that lists a parameter's choices: `# one of: a, b, c`
 _CHOICES = re.compile(r"^\s*(?:one of|choices?)\s*:?\s*(?P<items>.+)$", re.IGNORECASE)
@@ -430,8 +431,10 @@ class RunForm(w.VBox):
                 target = self.config.root / run.output_path
                 link = Path(os.path.relpath(target, Path.cwd())).as_posix()
                 output = f'<a href="{html.escape(link)}" target="_blank">{html.escape(run.id)}</a>'
-            metrics = " ".join(f"{k}={short(v)}" for k, v in run.metrics.items())
-            parameters = " ".join(f"{k}={short(v)}" for k, v in run.parameters.items())
+            metrics = " ".join(f"{k}={short_text(v)}" for k, v in run.metrics.items())
+            parameters = " ".join(
+                f"{k}={short_text(v)}" for k, v in run.parameters.items()
+            )
             took = f"{run.duration:.1f}s" if run.duration is not None else ""
             if run.error is not None:
                 metrics = f"{run.error.ename}: {run.error.evalue}"[:200]

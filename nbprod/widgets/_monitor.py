@@ -10,7 +10,8 @@ import ipywidgets as w
 
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
-from nbprod.widgets._watch import html_table, message, project_of, short
+from nbprod.values import short_text
+from nbprod.widgets._watch import html_table, message, project_of
 
 if TYPE_CHECKING:
     from nbprod.history.store import HistoryStore
@@ -129,8 +130,8 @@ class Monitor(w.VBox):
                     check.kind,
                     subject,
                     check.method,
-                    short(check.statistic) if check.statistic is not None else "",
-                    short(check.threshold) if check.threshold is not None else "",
+                    short_text(check.statistic) if check.statistic is not None else "",
+                    short_text(check.threshold) if check.threshold is not None else "",
                     check.detail,
                 ]
             )

@@ -6,10 +6,8 @@ import html
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from nbprod.config import ProjectConfig, find_project_root, load_config
-from nbprod.values import to_display
 
 #: seconds between two looks at the history while work is going on
 POLL_SECONDS = 1.0
@@ -92,16 +90,6 @@ def html_table(
         '<table class="nbprod-table" style="border-collapse:collapse">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
-
-
-def short(value: Any) -> str:
-    """A value as a short text: numbers to 4 significant digits, others in display form."""
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-        # a float stays recognisably a float: 1.0, not 1
-        return text if any(c in text for c in ".enai") else text + ".0"
-    shown = to_display(value)
-    return shown if isinstance(shown, str) else repr(shown)
 
 
 def message(text: str, kind: str = "info") -> str:

@@ -161,6 +161,9 @@ test('compare a batch: effective parameters, only differences, best metric, scat
   await history.locator('.jp-nbprod-filterBatch').fill(batch.id);
   await history.locator('.jp-nbprod-refresh').click();
   await expect(history.locator('.jp-nbprod-runsTable tbody tr')).toHaveCount(2);
+  // a float keeps its decimal point (JavaScript reads the JSON 1.0 as 1)
+  const cs = (await history.locator('td[data-parameter="C"]').allTextContents()).sort();
+  expect(cs).toEqual(['0.1', '1.0']);
   // sort by a metric column, then compare the two selected runs
   await history.locator('th[data-sort-key="metric:auc"] button').click();
   await expect(history.locator('th[data-sort-key="metric:auc"]')).toHaveAttribute('aria-sort', 'descending');
