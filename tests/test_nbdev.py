@@ -713,6 +713,9 @@ def test_deps_reads_an_old_nbdev_projects_settings_ini(tmp_path: Path) -> None:
     deps = next(s for s in report["steps"] if s["name"] == "deps")
     assert deps["status"] == "passed", deps
     assert gate.exit_code == 0, gate.output
+    listed = run(tmp_path, "deps", "--project", str(tmp_path))
+    assert "settings.ini `requirements`: pyyaml>=6" in listed.output
+    assert "test group dev_requirements: packaging" in listed.output
 
     # what settings.ini leaves out is reported there: yaml at runtime, packaging in tests
     (tmp_path / "settings.ini").write_text(

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 def _render(report: DepsReport) -> None:
     declared = ", ".join(report.declared) or "(none)"
-    out.print(escape(f"{report.pyproject} [project].dependencies: {declared}"))
+    if report.from_settings_ini:  # an old nbdev project: settings.ini `requirements`
+        out.print(escape(f"{report.runtime_key}: {declared}"))
+    else:
+        out.print(escape(f"{report.pyproject} [project].dependencies: {declared}"))
     if report.test_group:
         tests = ", ".join(report.test_declared) or "(none)"
         out.print(escape(f"  test group {report.test_group}: {tests}"))
