@@ -316,6 +316,38 @@ def test_an_import_after_a_star_import_still_wins(tmp_path: Path) -> None:
     assert check.stdout.split() == ["True", "helpers", "True"]
 
 
+def test_sync_of_a_cell_whose_imports_stay_after_a_star_import(tmp_path: Path) -> None:
+    """The block holds the cell's imports (they stay after the star import): sync adds them once."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nbprod]\npackage = "shop"\nnotebooks = "nbs"\nrelative_imports = true\n'
+    )
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "helpers.py").write_text("X = 1\n")
+    path = write_nb(
+        tmp_path,
+        "core.ipynb",
+        [
+            code("from shop.helpers import *", "export"),
+            code(
+                "import os\nfrom shop.helpers import X as x\n\ndef where():\n"
+                "    return os.sep + str(x)",
+                "export",
+            ),
+        ],
+    )
+    assert run(tmp_path, "export", "--project", str(tmp_path)).exit_code == 0
+    module = tmp_path / "shop" / "core.py"
+    module.write_text(module.read_text().replace("str(x)", "str(x) + '!'"))
+    synced = run(tmp_path, "sync", "--project", str(tmp_path))
+    assert synced.exit_code == 0, synced.output
+    source = nbformat.read(path, as_version=4).cells[1].source
+    assert source.count("import os") == 1 and source.count("import X as x") == 1
+    assert "from shop.helpers import X as x" in source  # as the notebook had it
+    assert "+ '!'" in source or '+ "!"' in source
+    check = run(tmp_path, "export", "--check", "--project", str(tmp_path))
+    assert check.exit_code == 0, check.output
+
+
 def test_fastprogress_module_code_exports(nbdev_project: Path) -> None:
     """fastprogress: ``get_ipython()`` guarded in a function; a star import's name reassigned."""
     (nbdev_project / "mylib" / "core.py").write_text("IN_NOTEBOOK = True\n")

@@ -421,6 +421,45 @@ def _cell_info(cell: Cell) -> _CellInfo:
     return _CellInfo(cell, kept, import_lines, has_imports)
 
 
+def _import_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {a.asname or a.name.split(".")[0] for a in node.names}
+    return {a.asname or a.name for a in node.names}
+
+
+def _without_cell_imports(info: _CellInfo, code: str) -> str:
+    """``code`` (a block) without the imports the cell has in its own lines.
+
+    Export hoists a cell's imports out of its block, except where the order
+    matters (an import after a star import, a name a test binds again): those
+    stay in the block, maybe made relative. The cell keeps its own import
+    lines, as it wrote them, so they are dropped from the block's code.
+    """
+    if not info.import_lines:
+        return code
+    try:
+        cell_names = {
+            name
+            for node in ast.parse(make_plain(info.cell.source).code).body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for name in _import_names(node)
+        }
+        block_nodes = ast.parse(code).body
+    except SyntaxError:
+        return code
+    drop: set[int] = set()
+    for node in block_nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = _import_names(node)
+            if "*" not in names and names <= cell_names:
+                drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    if not drop:
+        return code
+    lines = code.splitlines()
+    kept = [line for n, line in enumerate(lines, 1) if n not in drop]
+    return "\n".join(kept).strip("\n")
+
+
 def _first_line(source: str) -> str:
     """The first line of a cell that says what it is (nbdev directives skipped)."""
     directives = {d.line for d in parse_directives(source)}
@@ -829,7 +868,8 @@ class _NotebookSyncer:
                     )
                 )
                 code = _code_of_block(block.text, wrapped)
-                sources[cell.index] = _compose(infos[cell.index], code)
+                info = infos[cell.index]
+                sources[cell.index] = _compose(info, _without_cell_imports(info, code))
                 origins[cell.index] = (relpath, block.line)
                 taken.add((relpath, key))
         if self.result.conflicts:
