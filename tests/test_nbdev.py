@@ -314,6 +314,13 @@ def test_an_import_after_a_star_import_still_wins(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.split() == ["True", "helpers", "True"]
+    # other projects keep one sorted import block (ruff's isort rules)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nbprod]\npackage = "shop"\nnotebooks = "nbs"\n'
+    )
+    assert run(tmp_path, "export", "--project", str(tmp_path)).exit_code == 0
+    text = (tmp_path / "shop" / "core.py").read_text()
+    assert text.index("from decimal import Decimal") < text.index("# %% [nbprod]")
 
 
 def test_sync_of_a_cell_whose_imports_stay_after_a_star_import(tmp_path: Path) -> None:

@@ -271,17 +271,20 @@ class _Planner:
         above = [item for item in found if item[0] <= before]
         return above[-1] if above else found[0]
 
-    @staticmethod
-    def _imports_in_place(cells: list[_Prepared]) -> dict[int, set[str]]:
+    def _imports_in_place(self, cells: list[_Prepared]) -> dict[int, set[str]]:
         """Per cell index, the imported names a module keeps where its cell has them.
 
         Imports go to the top of the module, above the cells' code, and a
-        ``from x import *`` stays in its cell (its names are unknown). An import
-        in the star import's cell or below it must then stay in place too: in
-        the notebook it came after the star import and won (execnb's
-        ``from traitlets.config import Config`` after ``from fastcore.utils
-        import *``, which brings fastcore's own ``Config``).
+        ``from x import *`` stays in its cell (its names are unknown). In nbdev
+        code, an import in the star import's cell or below it then stays in
+        place too: in the notebook it came after the star import and won
+        (execnb's ``from traitlets.config import Config`` after ``from
+        fastcore.utils import *``, which brings fastcore's own ``Config``).
+        Other projects' modules keep one sorted import block (ruff's isort
+        rules), where star imports in exported cells are rare.
         """
+        if not (self._shared_test_state() or self.config.relative_imports):
+            return {}
         stars = [p.cell.index for p in cells if p.symbols and p.symbols.star_import]
         if not stars:
             return {}
