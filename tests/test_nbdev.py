@@ -392,6 +392,18 @@ def test_fastprogress_module_code_exports(nbdev_project: Path) -> None:
     assert "`FLAG` is used here at import time before this cell assigns it" in (
         refused.output
     )
+    # outside nbdev code, get_ipython() in a module is still a name no cell defines
+    (nbdev_project / "pyproject.toml").write_text(
+        '[tool.nbprod]\npackage = "mylib"\nnotebooks = "nbs"\n'
+    )
+    write_nb(
+        nbdev_project,
+        "01_bars.ipynb",
+        [code("#| export\ndef shell():\n    return get_ipython()")],
+    )
+    plain = run(nbdev_project, "export", "--project", str(nbdev_project))
+    assert plain.exit_code == 1
+    assert "`get_ipython` is not defined in any cell" in plain.output
 
 
 def test_hand_written_modules_are_left_alone(nbdev_project: Path) -> None:

@@ -15,17 +15,17 @@ import builtins
 from dataclasses import dataclass, field
 from typing import cast
 
-#: names every module has without defining them; and ``get_ipython``, which
-#: IPython puts among the builtins: code written for notebooks calls it inside
-#: a function, guarded (fastprogress's ``in_notebook`` catches the NameError
-#: it raises under plain Python), and nbdev exports it as it is
+#: names every module has without defining them
 MODULE_NAMES = frozenset(dir(builtins)) | {
     "__file__",
     "__name__",
     "__doc__",
     "__spec__",
-    "get_ipython",
 }
+#: names IPython puts among the builtins: nbdev code calls ``get_ipython``
+#: inside functions, guarded (fastprogress's ``in_notebook`` catches the
+#: NameError plain Python raises), and nbdev exports it as it is
+IPYTHON_BUILTINS = frozenset({"get_ipython"})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nbprod.config import ProjectConfig
 from nbprod.errors import Problem
 from nbprod.export.analysis import (
+    IPYTHON_BUILTINS,
     MODULE_NAMES,
     CellSymbols,
     ImportBinding,
@@ -271,6 +272,10 @@ class _Planner:
         above = [item for item in found if item[0] <= before]
         return above[-1] if above else found[0]
 
+    def _nbdev_code(self) -> bool:
+        """True for an nbdev notebook (moved by ``init --from-nbdev``, or relative imports on)."""
+        return self._shared_test_state() or self.config.relative_imports
+
     def _imports_in_place(self, cells: list[_Prepared]) -> dict[int, set[str]]:
         """Per cell index, the imported names a module keeps where its cell has them.
 
@@ -283,7 +288,7 @@ class _Planner:
         Other projects' modules keep one sorted import block (ruff's isort
         rules), where star imports in exported cells are rare.
         """
-        if not (self._shared_test_state() or self.config.relative_imports):
+        if not self._nbdev_code():
             return {}
         stars = [p.cell.index for p in cells if p.symbols and p.symbols.star_import]
         if not stars:
@@ -439,7 +444,11 @@ class _Planner:
                             hint = f"move {self._cell_label(later.cell)} above {self._cell_label(prepared.cell)}"
                         self._report("error", message, prepared.cell, use.line, hint)
                     continue
-                if name in MODULE_NAMES or self.star_import:
+                if (
+                    name in MODULE_NAMES
+                    or self.star_import
+                    or (name in IPYTHON_BUILTINS and self._nbdev_code())
+                ):
                     continue
                 definers = self._definers(name)
                 if definers:
@@ -600,7 +609,9 @@ class _Planner:
                 elif name in owner:
                     text = f"from {self.config.package}.{owner[name]} import {name}"
                     imports[text] = text
-                elif name in MODULE_NAMES or self.star_import:
+                elif (
+                    name in MODULE_NAMES or name in IPYTHON_BUILTINS or self.star_import
+                ):
                     continue
                 elif any(p.symbols and name in p.symbols.bound for p in tests):
                     later = next(
