@@ -310,12 +310,23 @@ def command_time(args: list[str], cwd: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def best_of(
-    repeat: int, action: Callable[[], tuple[float, float]]
-) -> tuple[float, float]:
-    """The fastest of ``repeat`` runs (wall, cpu): the least disturbed by other load."""
-    results = [action() for _ in range(repeat)]
-    return min(r[0] for r in results), min(r[1] for r in results)
+def best_of_rounds(
+    repeat: int, actions: dict[str, Callable[[], tuple[float, float]]]
+) -> dict[str, tuple[float, float]]:
+    """Each action's fastest (wall, cpu) over ``repeat`` rounds of all of them in turn.
+
+    Rounds, not one action ``repeat`` times then the next: the load of a shared
+    machine drifts, and every tool then meets the same drift. Within a round
+    the actions run in order (a no-change export follows an export).
+    """
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in actions}
+    for _ in range(repeat):
+        for name, action in actions.items():
+            results[name].append(action())
+    return {
+        name: (min(r[0] for r in found), min(r[1] for r in found))
+        for name, found in results.items()
+    }
 
 
 def identical_to_black(root: Path) -> tuple[int, list[str]]:
@@ -360,32 +371,31 @@ def nbdev_comparison(notebooks: int, repeat: int) -> None:
             shutil.rmtree(work / "nbdev_out", ignore_errors=True)
             return command_time([str(nbdev)], work)
 
-        rows = {}
+        actions: dict[str, Callable[[], tuple[float, float]]] = {}
         if nbdev.exists():
-            rows["nbdev-export (cold)"] = best_of(repeat, cold_nbdev)
-            rows["nbdev-export (again, no change)"] = best_of(
-                repeat, lambda: command_time([str(nbdev)], work)
+            actions["nbdev-export (cold)"] = cold_nbdev
+            actions["nbdev-export (again, no change)"] = lambda: command_time(
+                [str(nbdev)], work
             )
-        rows["nbprod export (cold)"] = best_of(repeat, cold_nbprod)
-        rows["nbprod export (cold, cells formatted before)"] = best_of(
-            repeat, lambda: cold_nbprod(cache=True)
+        actions["nbprod export (cold)"] = cold_nbprod
+        actions["nbprod export (cold, cells formatted before)"] = lambda: cold_nbprod(
+            cache=True
         )
-        rows["nbprod export (no change)"] = best_of(
-            repeat, lambda: command_time([*nbprod, "export"], work)
+        actions["nbprod export (no change)"] = lambda: command_time(
+            [*nbprod, "export"], work
         )
-        rows["nbprod --help"] = best_of(
-            repeat, lambda: command_time([*nbprod, "--help"], work)
+        actions["nbprod --help"] = lambda: command_time([*nbprod, "--help"], work)
+        actions["python -c pass (interpreter start)"] = lambda: command_time(
+            [sys.executable, "-c", "pass"], work
         )
-        rows["python -c pass (interpreter start)"] = best_of(
-            repeat, lambda: command_time([sys.executable, "-c", "pass"], work)
-        )
+        rows = best_of_rounds(repeat, actions)
         exported = sum(
             len(p.read_text().splitlines()) for p in (work / "src").rglob("*.py")
         )
         checked, differ = identical_to_black(work)
         print(
             f"\nnbdev-shaped project: {notebooks} notebooks, {exported} lines exported "
-            f"by nbprod; best of {repeat}; load average {os.getloadavg()[0]:.1f}"
+            f"by nbprod; best of {repeat} rounds; load average {os.getloadavg()[0]:.1f}"
         )
         print(f"{'command':<38}{'wall s':>8}{'cpu s':>8}")
         for name, (wall, cpu) in rows.items():
