@@ -237,6 +237,23 @@ def test_other_pythons_are_refused():
     assert refusal([sys.executable, "-m", "ipykernel_launcher", "-f", "x"], {}) is None
 
 
+def test_a_venvs_python_and_python3_find_the_same_template(monkeypatch, tmp_path):
+    # a console script may say `python3` where the Jupyter server runs
+    # `python`: both are this interpreter and must find its published templates
+    folder = Path(sys.executable).parent
+    names = [folder / n for n in ("python", "python3") if (folder / n).exists()]
+    keys = set()
+    for name in names:
+        monkeypatch.setattr(sys, "executable", str(name))
+        keys.add(warm._published_name(warm._template_key(("numpy",), ())))
+    assert len(names) == 2 and len(keys) == 1
+    # another interpreter (another binary) is another template
+    other = tmp_path / "python"
+    other.symlink_to("/bin/sh")
+    monkeypatch.setattr(sys, "executable", str(other))
+    assert warm._published_name(warm._template_key(("numpy",), ())) not in keys
+
+
 def test_warm_kernels_off_in_the_configuration(project):
     (project / "pyproject.toml").write_text(
         '[tool.nbprod]\npackage = "demo"\n[tool.nbprod.run]\nwarm_kernels = false\n'

@@ -118,12 +118,14 @@ def _same_python(executable: str) -> bool:
 
 
 def _template_key(preload: tuple[str, ...], forced: tuple[str, ...]) -> tuple[Any, ...]:
-    # what decides what a template imported: the interpreter, the modules and
-    # the environment variables Python reads at start
+    # what decides what a template imported: the interpreter (its environment
+    # and binary: a venv's `python` and `python3` are one), the modules and the
+    # environment variables Python reads at start
     python_env = tuple(
         sorted((k, v) for k, v in os.environ.items() if k.startswith("PYTHON"))
     )
-    return (sys.executable, preload, forced, python_env)
+    interpreter = (sys.prefix, os.path.realpath(sys.executable))
+    return (interpreter, preload, forced, python_env)
 
 
 class _TemplateClient:
