@@ -75,6 +75,8 @@ class GateConfig:
     smoke: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: run the ``package`` step (wheel installed in a fresh venv) in every gate
     package: bool = False
+    #: what the ``tests`` step gives pytest (default: the generated tests folder)
+    tests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -475,6 +477,15 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
     package_step = gate.get("package", False)
     if not isinstance(package_step, bool):
         raise ConfigError("tool.nbprod.gate.package must be true or false", where)
+    test_paths = gate.get("tests", [])
+    if not isinstance(test_paths, list) or not all(
+        isinstance(v, str) and v for v in test_paths
+    ):
+        raise ConfigError(
+            "tool.nbprod.gate.tests must be a list of test folders or files",
+            where,
+            'e.g. tests = ["tests"]',
+        )
     strip = push.get("strip_outputs", True)
     if not isinstance(strip, bool):
         raise ConfigError("tool.nbprod.push.strip_outputs must be true or false", where)
@@ -507,7 +518,12 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         tests=_text(table, "tests", "tests", where),
         runs=_text(table, "runs", "runs", where),
         database=_text(table, "database", DEFAULT_DATABASE, where),
-        gate=GateConfig(lint=tuple(lint), smoke=smoke, package=package_step),
+        gate=GateConfig(
+            lint=tuple(lint),
+            smoke=smoke,
+            package=package_step,
+            tests=tuple(test_paths),
+        ),
         push=PushConfig(
             remote=_text(push, "remote", "origin", where),
             branch=branch,

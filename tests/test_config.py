@@ -57,6 +57,7 @@ def test_the_root_is_the_nearest_folder_with_a_tool_nbprod_table(
         ('package = "not-an-identifier"', "not a Python import name"),
         ("gate = 3", "[tool.nbprod.gate] must be a table"),
         ('gate = { lint = "black" }', "gate.lint must be a list"),
+        ('gate = { tests = "tests" }', "gate.tests must be a list of test folders"),
         ("push = { strip_outputs = 1 }", "strip_outputs must be true or false"),
         ("source = 1", "source"),
     ],

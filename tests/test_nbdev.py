@@ -696,8 +696,12 @@ def test_init_from_nbdev_keeps_the_projects_own_tests_and_outputs(
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "5 passed" in tests.stdout, tests.stdout  # 4 from the notebook, 1 own
     assert nbformat.read(path, as_version=4).cells[5].outputs[0].text == "kept\n"
-    gate = run(nbdev_project, "check", "--project", str(nbdev_project))
+    assert config.gate.tests == ("tests",)
+    gate = run(nbdev_project, "check", "--project", str(nbdev_project), "--json")
     assert gate.exit_code == 0, gate.output
+    # the gate runs the project's own test too, not only the notebooks'
+    [step] = [s for s in json.loads(gate.stdout)["steps"] if s["name"] == "tests"]
+    assert (step["passed"], step["total"]) == (5, 5), step
 
 
 OLD_SETTINGS_INI = """\

@@ -204,17 +204,23 @@ def tests_step(ctx: GateContext) -> StepResult:
     the package without installing it.
     """
     config = ctx.config
-    if not config.tests_dir.is_dir():
-        return StepResult("tests", SKIPPED, summary=f"no {config.tests}/ folder")
+    # the generated tests, or what [tool.nbprod.gate] tests names (an nbdev
+    # project's own tests/ beside the notebooks' tests/notebook_tests)
+    paths = [
+        p for p in config.gate.tests or (config.tests,) if (config.root / p).exists()
+    ]
+    if not paths:
+        wanted = ", ".join(config.gate.tests or (f"{config.tests}/",))
+        return StepResult("tests", SKIPPED, summary=f"no {wanted}")
     if not tool_installed("pytest"):
         return StepResult("tests", FAILED, 0, 1, findings=[missing_tool("pytest")])
-    ctx.progress(f"pytest {config.tests}")
+    ctx.progress(f"pytest {' '.join(paths)}")
     with tempfile.TemporaryDirectory(prefix="nbprod-gate-") as tmp:
         xml = Path(tmp) / "junit.xml"
         run = run_tool(
             "pytest",
             [
-                config.tests,
+                *paths,
                 "-q",
                 "-p",
                 "no:cacheprovider",

@@ -181,6 +181,11 @@ def tests_folder(root: Path) -> str:
 
 def nbdev_table(settings: NbdevSettings, tests: str = "tests") -> str:
     """The ``[tool.nbprod]`` table for an nbdev project, from its settings."""
+    gate_tests = (
+        "# the project's own tests beside the notebooks'\ntests = [\"tests\"]\n"
+        if tests == OWN_TESTS_FOLDER
+        else ""
+    )
     return f"""\
 [tool.nbprod]
 # from nbdev's {settings.origin}, by `nbprod init --from-nbdev`
@@ -196,7 +201,7 @@ relative_imports = true
 # nbdev notebooks and modules are seldom black-formatted: list "black" and
 # "ruff" here once they are
 lint = []
-
+{gate_tests}
 [tool.nbprod.push]
 # nbdev renders the docs from the notebooks' outputs (and nbdev-clean keeps
 # them): no nbstripout filter
