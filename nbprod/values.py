@@ -217,14 +217,14 @@ def to_display(value: Any) -> Any:
     return str(value)
 
 
-def short_text(value: Any) -> str:
+def short_text(value: Any, digits: int = 4) -> str:
     """A value as short text for a table: what the CLI, the widgets and JupyterLab show.
 
-    Floats to 4 significant digits, still looking like floats (``1.0``, not
-    ``1``); strings as they are; anything else as its display JSON.
+    Floats to ``digits`` significant digits, still looking like floats
+    (``1.0``, not ``1``); strings as they are; anything else as its display JSON.
     """
     if isinstance(value, float):
-        text = f"{value:.4g}"
+        text = f"{value:.{digits}g}"
         return text if any(c in text for c in ".enai") else text + ".0"
     if isinstance(value, str):
         return value

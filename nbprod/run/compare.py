@@ -23,7 +23,7 @@ from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
 from nbprod.history.records import RunRecord
 from nbprod.notebook.parameters import find_parameters_cell
-from nbprod.values import to_display
+from nbprod.values import short_text, to_display
 
 #: where an effective value came from
 GIVEN, DEFAULT, UNKNOWN = "given", "default", "unknown"
@@ -119,12 +119,7 @@ class RunComparison:
 
 def value_text(value: Any) -> str:
     """Return a parameter value as a person reads it: ``1.0`` stays ``1.0``."""
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-        return text if any(c in text for c in ".enai") else text + ".0"
-    if isinstance(value, str):
-        return value
-    return json.dumps(to_display(value), ensure_ascii=False)
+    return short_text(value, digits=6)
 
 
 def metric_goal(name: str) -> str:
