@@ -254,6 +254,43 @@ def test_a_venvs_python_and_python3_find_the_same_template(monkeypatch, tmp_path
     assert warm._published_name(warm._template_key(("numpy",), ())) not in keys
 
 
+def test_only_a_live_servers_closed_folder_of_this_user_is_adopted(
+    tmp_path, monkeypatch
+):
+    import json
+
+    monkeypatch.delenv(warm.SHARED_ENV, raising=False)
+    state = tmp_path / ".nbprod"
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o700)
+
+    def announce(pid: int) -> None:
+        state.mkdir(exist_ok=True)
+        (state / warm.ANNOUNCEMENT).write_text(
+            json.dumps({"folder": str(folder), "pid": pid})
+        )
+
+    assert warm.adopt_announced(state) is None  # nothing announced
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    announce(dead.pid)
+    assert warm.adopt_announced(state) is None  # the server is gone
+    announce(os.getpid())
+    folder.chmod(0o755)
+    assert warm.adopt_announced(state) is None  # others may open it
+    folder.chmod(0o700)
+    if os.getuid() == 0:
+        os.chown(folder, 65534, -1)
+        assert warm.adopt_announced(state) is None  # another user's
+        os.chown(folder, 0, -1)
+    assert warm.adopt_announced(state) == str(folder)
+    assert os.environ[warm.SHARED_ENV] == str(folder)
+    monkeypatch.delenv(warm.SHARED_ENV)
+    # the server withdraws its own announcement only
+    warm.withdraw(state)
+    assert not (state / warm.ANNOUNCEMENT).exists()
+
+
 def test_warm_kernels_off_in_the_configuration(project):
     (project / "pyproject.toml").write_text(
         '[tool.nbprod]\npackage = "demo"\n[tool.nbprod.run]\nwarm_kernels = false\n'
