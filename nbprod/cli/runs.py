@@ -187,18 +187,19 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     return load_project(Path.cwd())
 
 
-def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
+def _prestart(notebook: Path, kernel: str | None, share: bool) -> ProjectConfig | None:
     """Start the notebook's warm template, or a batch's workers, before this process imports papermill.
 
+    Returns the project's configuration when it was read (the command uses it).
     Bad input (no project, a broken config) is left to the command to report;
     another ``--kernel`` is not started from a template.
     """
     if kernel or notebook.suffix != ".ipynb" or not notebook.is_file():
-        return
+        return None
     try:
         config = _config_for(notebook)
     except NbprodError:
-        return
+        return None
     starting = False
     if config.run.warm_kernels:
         from nbprod.run.warm import adopt_announced, prestart
@@ -213,6 +214,7 @@ def _prestart(notebook: Path, kernel: str | None, share: bool) -> None:
         # nbclient) is what the first run waits for, so it starts now too; a
         # template that imports gets the second core to itself meanwhile
         start_forkserver()
+    return config
 
 
 def _check_kernel(kernel: str | None) -> None:
@@ -261,12 +263,12 @@ def run_command(
     starts. The output notebook goes to <runs>/<notebook>/<run id>.ipynb.
     Exit code 1 when the run fails.
     """
-    _prestart(notebook, kernel, share=False)
+    prestarted = _prestart(notebook, kernel, share=False)
     from nbprod.run.single import run_notebook
 
     parameters = _gather(files, yaml_texts, pairs)
     _check_kernel(kernel)
-    config = _config_for(notebook)
+    config = prestarted or _config_for(notebook)
 
     def started(record: RunRecord) -> None:
         if not as_json:
@@ -471,8 +473,9 @@ def batch_command(
     kernels shut down); --resume BATCH_ID runs what did not finish. Exit code 1
     when a run failed, 130 when the batch was stopped.
     """
+    prestarted = None
     if notebook and grid and executor in (None, "local") and not resume_id:
-        _prestart(notebook, kernel, share=True)
+        prestarted = _prestart(notebook, kernel, share=True)
     from nbprod.run.batch import load_grid, resume_batch, run_batch
 
     if executor == "dask" and not scheduler:
@@ -504,7 +507,7 @@ def batch_command(
                 hint="a grid is YAML, e.g. `n: [1, 2, 3]` or `runs: [{n: 1}, {n: 5}]`",
             )
         sets = load_grid(grid)
-        config = _config_for(notebook)
+        config = prestarted or _config_for(notebook)
         workers = jobs or (None if executor == "dask" else default_jobs(len(sets)))
         with _BatchDisplay(as_json) as display, _stop_on_signals(stop, as_json):
             result = run_batch(
