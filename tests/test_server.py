@@ -365,18 +365,23 @@ async def warmed_template(jp_fetch, jp_serverapp, project: Path) -> tuple:
     return template, await asyncio.to_thread(template.wait_ready)
 
 
-async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
-    jp_fetch, jp_serverapp, project: Path
-) -> None:
-    template, info = await warmed_template(jp_fetch, jp_serverapp, project)
-    assert info["refusal"] is None and "IPython" in info["preloaded"]
+async def score_run(jp_fetch) -> tuple[dict, dict]:
+    """Start a run of the scoring notebook; the reply and the finished run."""
     started = await fetch_json(
         jp_fetch,
         "runs",
         method="POST",
         body=json.dumps({"notebook": "notebooks/score.ipynb"}),
     )
-    run = await until_done(jp_fetch, "runs", started["run"]["id"])
+    return started, await until_done(jp_fetch, "runs", started["run"]["id"])
+
+
+async def test_a_run_forks_its_kernel_from_the_servers_warm_template(
+    jp_fetch, jp_serverapp, project: Path
+) -> None:
+    template, info = await warmed_template(jp_fetch, jp_serverapp, project)
+    assert info["refusal"] is None and "IPython" in info["preloaded"]
+    _, run = await score_run(jp_fetch)
     assert run["status"] == "succeeded", run["error"]
     assert run["metrics"] == {"score": 10}
     # the job worker forked the run's kernel from the server's template
@@ -427,13 +432,7 @@ async def test_a_spare_worker_takes_the_next_job(
     jobs = jp_serverapp.web_app.settings["nbprod"].jobs
     await eventually(lambda: jobs._spare, "no spare worker was started")
     spare = jobs._spare.pid
-    started = await fetch_json(
-        jp_fetch,
-        "runs",
-        method="POST",
-        body=json.dumps({"notebook": "notebooks/score.ipynb"}),
-    )
-    run = await until_done(jp_fetch, "runs", started["run"]["id"])
+    started, run = await score_run(jp_fetch)
     assert run["status"] == "succeeded", run["error"]
     # the spare had done its imports: it ran the job, and another one waits
     assert jobs.store.get_job(started["job"]).pid == spare
