@@ -116,6 +116,19 @@ def test_batch_validates_every_set_before_running(project):
     assert not (project / "runs").exists()
 
 
+def test_a_batch_skips_eval_false_cells_as_a_single_run_does(project):
+    # nbdev's `#| eval: false`: never run outside an editor
+    nb = write_notebook(
+        project / "nb.ipynb",
+        "n = 0",
+        "#| eval: false\nraise RuntimeError('downloads the whole warehouse')",
+        "import nbprod\nnbprod.record('twice', 2 * n)",
+    )
+    result = run_batch(load_config(project), nb, [{"n": 1}, {"n": 2}], jobs=1)
+    assert [r.status for r in result.runs] == ["succeeded", "succeeded"]
+    assert [r.metrics for r in result.runs] == [{"twice": 2}, {"twice": 4}]
+
+
 def test_executor_registry():
     assert {"local", "dask"} <= set(executor_names())
     with pytest.raises(ParameterError, match="unknown executor 'nope'"):

@@ -36,6 +36,7 @@ from nbprod.history.records import (
 )
 from nbprod.history.store import UNFINISHED, HistoryStore
 from nbprod.monitor.hook import monitor_finished_batch, monitor_finished_run
+from nbprod.notebook.reader import read_notebook
 from nbprod.run.execute import RunOutcome, RunSpec
 from nbprod.run.executors import Executor, get_executor
 from nbprod.run.liveness import heartbeat
@@ -44,9 +45,10 @@ from nbprod.run.recovery import open_history, recover_orphans
 from nbprod.run.single import (
     apply_outcome,
     git_state,
-    load_prepared,
     make_spec,
     new_record,
+    notebook_path,
+    prepare_run,
 )
 
 #: seconds the workers get to stop their runs and shut their kernels down
@@ -329,14 +331,14 @@ def _checked_sets(
     first bad set raises."""
     if not parameter_sets:
         raise ParameterError("no parameter sets to run", Location(str(notebook)))
-    path, _, _ = load_prepared(config, notebook, {})
-    from nbprod.notebook.reader import read_notebook
-
+    path = notebook_path(config, notebook)
     nb = read_notebook(path)
+    where = config.relpath(path)
+    prepare_parameters(nb, {}, where)  # a broken parameters cell, said once
     typed_sets = []
     for index, values in enumerate(parameter_sets):
         try:
-            typed_sets.append(prepare_parameters(nb, values, config.relpath(path))[1])
+            typed_sets.append(prepare_parameters(nb, values, where)[1])
         except ParameterError as exc:
             raise ParameterError(
                 f"parameter set {index + 1} of {len(parameter_sets)}: {exc.message}",
@@ -602,13 +604,9 @@ def _run_unfinished(
         for run in store.list_runs(batch_id=batch_id, limit=None)
         if run.status not in COMPLETED
     ]
-    path, _, _ = load_prepared(config, config.root / batch.notebook, {})
-    from nbprod.notebook.reader import read_notebook
-
+    path = notebook_path(config, config.root / batch.notebook)
     nb = read_notebook(path)
-    prepared = [
-        prepare_parameters(nb, run.parameters, batch.notebook)[0] for run in left
-    ]
+    prepared = [prepare_run(nb, run.parameters, batch.notebook)[0] for run in left]
     shared = _share_template(config, chosen, nb)
     owner = process_owner()
     store.reopen_batch(batch_id, [run.id for run in left], owner)

@@ -70,6 +70,42 @@ def papermill_version() -> str | None:
         return None
 
 
+def notebook_path(config: ProjectConfig, notebook: Path | str) -> Path:
+    """The notebook's absolute path: a relative one from the working folder, else the project.
+
+    Raises
+    ------
+    NotebookError
+        When it is not a ``.ipynb`` file.
+    """
+    path = Path(notebook)
+    if not path.is_absolute():
+        path = (Path.cwd() / path) if path.exists() else (config.root / path)
+    path = path.resolve()
+    if path.suffix != ".ipynb":
+        raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
+    return path
+
+
+def prepare_run(
+    nb: NotebookNode, parameters: dict[str, Any], where: str
+) -> tuple[NotebookNode, dict[str, Any]]:
+    """The notebook one run executes (a copy) and its typed parameters.
+
+    The parameters are checked against the parameters cell and injected, and
+    nbdev's ``#| eval: false`` cells are skipped: they never run outside an
+    editor (nor in smoke runs, nor in a batch).
+
+    Raises
+    ------
+    ParameterError
+        When the parameters do not fit its parameters cell.
+    """
+    prepared, typed = prepare_parameters(nb, parameters, where)
+    skip_unevaluated(prepared)
+    return prepared, typed
+
+
 def load_prepared(
     config: ProjectConfig, notebook: Path | str, parameters: dict[str, Any]
 ) -> tuple[Path, NotebookNode, dict[str, Any]]:
@@ -88,16 +124,8 @@ def load_prepared(
     ParameterError
         When the parameters do not fit its parameters cell.
     """
-    path = Path(notebook)
-    if not path.is_absolute():
-        path = (Path.cwd() / path) if path.exists() else (config.root / path)
-    path = path.resolve()
-    if path.suffix != ".ipynb":
-        raise NotebookError("is not a notebook (.ipynb)", Location(str(notebook)))
-    nb = read_notebook(path)
-    prepared, typed = prepare_parameters(nb, parameters, config.relpath(path))
-    # nbdev's `#| eval: false` cells never run outside an editor (nor in smoke runs)
-    skip_unevaluated(prepared)
+    path = notebook_path(config, notebook)
+    prepared, typed = prepare_run(read_notebook(path), parameters, config.relpath(path))
     return path, prepared, typed
 
 
