@@ -115,7 +115,9 @@ export function parallelAxes(comparison: Comparison, parameters: ComparedParamet
     if (isNumeric(p)) {
       const values = p.values.map((v, i) => (p.sources[i] === 'unknown' ? null : (v as number)));
       const s = scale(values);
-      axes.push({ name: p.name, kind: 'parameter', positions: s.positions, texts, low: String(s.low), high: String(s.high) });
+      // a run's own text for the ends (1.0 stays 1.0, as in the tables)
+      const text = (v: number) => texts[values.indexOf(v)] ?? formatValue(v);
+      axes.push({ name: p.name, kind: 'parameter', positions: s.positions, texts, low: text(s.low), high: text(s.high) });
     } else {
       const categories = [...new Set(texts.filter(t => t !== ''))];
       const step = categories.length > 1 ? 1 / (categories.length - 1) : 0;

@@ -13,13 +13,14 @@ import {
   LinearScale,
   LineController,
   LineElement,
+  Plugin,
   PointElement,
   ScatterController,
   Tooltip
 } from 'chart.js';
 
 import { errorText } from './client';
-import { parallelAxes, runLabel, scatter, visibleParameters } from './compare';
+import { ParallelAxis, parallelAxes, runLabel, scatter, visibleParameters } from './compare';
 import { NbprodContext, openFile } from './context';
 import { badge, cssVar, fill, h, working } from './dom';
 import { formatValue } from './format';
@@ -30,6 +31,30 @@ Chart.register(ScatterController, LineController, LineElement, PointElement, Lin
 /** Okabe-Ito: colours told apart with colour blindness, on light and dark. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#999999'];
 
+/** Each parallel axis's lowest value under it and its highest above it (what 0 and 1 mean there). */
+function axisEnds(axes: ParallelAxis[], color: string): Plugin<'line'> {
+  return {
+    id: 'nbprodAxisEnds',
+    afterDraw: chart => {
+      const { ctx, scales } = chart;
+      ctx.save();
+      ctx.fillStyle = color;
+      ctx.font = '11px sans-serif';
+      ctx.textAlign = 'center';
+      axes.forEach((a, i) => {
+        const x = scales.x.getPixelForValue(i);
+        if (a.high !== a.low) {
+          ctx.textBaseline = 'bottom';
+          ctx.fillText(a.high, x, scales.y.getPixelForValue(1) - 4);
+        }
+        ctx.textBaseline = 'top';
+        ctx.fillText(a.low, x, scales.y.getPixelForValue(a.high === a.low ? 0.5 : 0) + 4);
+      });
+      ctx.restore();
+    }
+  };
+}
+
 export class CompareView extends Widget {
   constructor(private ctx: NbprodContext) {
     super();
@@ -39,7 +64,10 @@ export class CompareView extends Widget {
       type: 'checkbox',
       className: 'jp-nbprod-onlyDifferences',
       checked: true,
-      onchange: () => this.renderTables()
+      onchange: () => {
+        this.renderTables();
+        this.renderCharts();
+      }
     });
     this.statusNode = h('div', { className: 'jp-nbprod-compareStatus' });
     this.paramsNode = h('div', { className: 'jp-nbprod-compareParams' });
@@ -324,19 +352,22 @@ export class CompareView extends Widget {
           animation: false,
           responsive: true,
           maintainAspectRatio: false,
+          // room above and below the axes for their end values (under them: the lowest), so no line runs along an edge
+          layout: { padding: { top: 16, bottom: 4, left: 8, right: 8 } },
           scales: {
             x: { ticks: { color: text }, grid: { color: text } },
-            y: { min: 0, max: 1, ticks: { display: false }, grid: { display: false } }
+            y: { min: -0.14, max: 1.04, ticks: { display: false }, grid: { display: false } }
           },
           plugins: {
-            legend: { labels: { color: text } },
+            legend: { position: 'bottom', labels: { color: text } },
             tooltip: {
               callbacks: {
                 label: item => `${item.dataset.label}: ${axes[item.dataIndex].name} = ${axes[item.dataIndex].texts[item.datasetIndex]}`
               }
             }
           }
-        }
+        },
+        plugins: [axisEnds(axes, text)]
       })
     );
   }

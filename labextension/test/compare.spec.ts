@@ -76,6 +76,9 @@ describe('compare view logic', () => {
     expect(auc[2]).toBe(1);
     expect(auc[1]).toBeCloseTo(0.2);
     expect(auc[3]).toBeNull();
+    // the ends are labelled as the tables write the values (1.0 stays 1.0)
+    expect([axes[0].low, axes[0].high]).toEqual(['0.1', '1.0']);
+    expect([axes[2].low, axes[2].high]).toEqual(['lbfgs', 'saga']);
   });
 
   it('sorts the history by a metric or a parameter, runs without it last', () => {

@@ -194,7 +194,15 @@ test('compare a batch: effective parameters, only differences, best metric, scat
   await page.sidebar.close('left');
   await page.sidebar.close('right');
   await compare.locator('.jp-nbprod-onlyDifferences').check();
+  // the picture shows the charts too: Compare alone in the main area (it
+  // docks under History), in a window tall enough for the whole view
+  await compare.locator('.jp-nbprod-compareTitle').click();
+  await page.setViewportSize({ width: 1400, height: 1080 });
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('application:set-mode', { mode: 'single-document' }));
+  await expect(page.locator('#jp-main-dock-panel')).toHaveAttribute('data-mode', 'single-document');
   await bothThemes(page, suffix => saveScreenshot(page.locator('.jp-MainAreaWidget:has(.jp-nbprod-compare)'), testInfo, `compare${suffix}.png`));
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('application:set-mode', { mode: 'multiple-document' }));
+  await page.setViewportSize({ width: 1400, height: 900 });
 });
 
 test('batch fields validate as typed; the form resets on another notebook', async ({ page }, testInfo) => {
