@@ -10,7 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { DepsAdded, DepsReport, parseDepsAdded, parseDepsReport } from './depswire';
 import { parametersJson } from './form';
-import { encodePath, formatLocation } from './format';
+import { encodePath, formatLocation, hintWithButtons } from './format';
 import {
   parseAlerts,
   parseBatchReply,
@@ -273,7 +273,8 @@ export class NbprodClient {
         hint: 'check that JupyterLab is still running',
         location: null,
         files: [],
-        run_id: null
+        run_id: null,
+        actions: []
       });
     }
     const text = await response.text();
@@ -316,8 +317,9 @@ export function errorText(error: unknown): string {
     if (where && !text.includes(where)) {
       text += ` (${where})`;
     }
-    if (error.body.hint) {
-      text += ` — ${error.body.hint}`;
+    const hint = hintWithButtons(error.body.hint, error.body.actions);
+    if (hint) {
+      text += ` — ${hint}`;
     }
     return text;
   }

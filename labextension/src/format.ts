@@ -213,9 +213,31 @@ export function uiHint(hint: string): string {
     [/(run )?`?nbprod export`?/g, 'press Export in the Production panel'],
     [/(run )?`?nbprod push`?( again)?/g, 'press Check & Push$2'],
     [/(run )?`?nbprod check`?/g, 'press Check Only'],
-    [/pass --force to overwrite them/g, 'press Force Export to overwrite them']
+    [/pass --force to overwrite them/g, 'press Force Export to overwrite them'],
+    [/(run )?`?nbprod deps --add`?/g, 'press Add dependencies']
   ];
   return buttons.reduce((text, [pattern, words]) => text.replace(pattern, words), hint);
+}
+
+/** The panel's button for each remedy an error names (`actions` of the server's errors). */
+const ACTION_BUTTONS: Record<string, string> = {
+  export: 'Export',
+  force_export: 'Force Export',
+  sync: 'Pull edits into notebook'
+};
+
+/**
+ * An error's hint in the panel's words, and the buttons of its remedies:
+ * `pull the edits … — press Pull edits into notebook or Force Export`.
+ */
+export function hintWithButtons(hint: string | null, actions: string[]): string {
+  const text = hint ? uiHint(hint) : '';
+  const buttons = actions.map(a => ACTION_BUTTONS[a]).filter((b): b is string => !!b && !text.includes(b));
+  if (!buttons.length) {
+    return text;
+  }
+  const press = `press ${buttons.join(' or ')} in the Production panel`;
+  return text ? `${text}: ${press}` : press;
 }
 
 /** What a line of a unified diff is: file header, hunk header, added, removed, context, or a note. */

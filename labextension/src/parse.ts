@@ -102,7 +102,8 @@ export function parseError(body: unknown, status: number): ApiErrorBody {
     files: list(error.files)
       .map(f => (typeof f === 'string' ? f : str(obj(f).path)))
       .filter(Boolean),
-    run_id: optStr(error.run_id)
+    run_id: optStr(error.run_id),
+    actions: list(error.actions).filter((a): a is string => typeof a === 'string')
   };
 }
 
@@ -356,7 +357,7 @@ export function parseJob(value: unknown): Job {
       error === null || error === undefined || error === ''
         ? null
         : typeof error === 'string'
-          ? { type: '', message: error, hint: null, location: null, files: [], run_id: null }
+          ? { type: '', message: error, hint: null, location: null, files: [], run_id: null, actions: [] }
           : parseError({ error }, 500),
     errorReport:
       typeof error === 'object' && error !== null && typeof obj(error).report === 'object'

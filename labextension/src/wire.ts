@@ -28,6 +28,8 @@ export interface ApiErrorBody {
   files: string[];
   /** For `run_output`: the run that wrote the notebook. */
   run_id: string | null;
+  /** The remedies the server names (`sync`, `force_export`, `init`, ...): the UI's buttons for them. */
+  actions: string[];
 }
 
 /* ---------- plan and export ---------- */

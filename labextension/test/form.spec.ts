@@ -1,5 +1,5 @@
 import { defaultText, floatNames, inputKind, parametersJson, parameterText, readInput, valuesError } from '../src/form';
-import { uiHint } from '../src/format';
+import { hintWithButtons, uiHint } from '../src/format';
 import { parseParameters } from '../src/parse';
 
 describe('parameters and the run form', () => {
@@ -77,5 +77,17 @@ describe('batch form validation and typed values', () => {
     expect(uiHint('run `nbprod export`')).toBe('press Export in the Production panel');
     expect(uiHint('fix the findings above, then run `nbprod push` again')).toBe('fix the findings above, then press Check & Push again');
     expect(uiHint('or overwrite them with `nbprod export --force`; then push again')).toBe('or press Force Export; then push again');
+    expect(uiHint('run `nbprod deps --add` (adds pandas)')).toBe('press Add dependencies (adds pandas)');
+  });
+
+  it("names the panel's buttons for an error's remedies", () => {
+    // the hint of a hand-edited refusal (nbprod/errors.py HandEditedError)
+    expect(hintWithButtons('pull the edits into the notebook with a sync, or overwrite them with a forced export', ['sync', 'force_export'])).toBe(
+      'pull the edits into the notebook with a sync, or overwrite them with a forced export: press Pull edits into notebook or Force Export in the Production panel'
+    );
+    // a remedy without a button adds nothing; a hint that names the button is not repeated
+    expect(hintWithButtons('set the project up first', ['init'])).toBe('set the project up first');
+    expect(hintWithButtons('run `nbprod export --force`', ['force_export'])).toBe('press Force Export');
+    expect(hintWithButtons(null, ['export'])).toBe('press Export in the Production panel');
   });
 });
