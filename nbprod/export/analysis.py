@@ -15,6 +15,8 @@ import builtins
 from dataclasses import dataclass, field
 from typing import cast
 
+from nbprod.notebook.ipython import parse_python
+
 #: names every module has without defining them
 MODULE_NAMES = frozenset(dir(builtins)) | {
     "__file__",
@@ -100,6 +102,19 @@ class CellSymbols:
 _TRY: tuple[type, ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+#: nodes with no names under them: ``iter_child_nodes`` yields a Load or an
+#: operator for every expression, and skipping them halves the nodes visited
+_LEAVES = (
+    ast.Constant,
+    ast.expr_context,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.boolop,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+)
 _DEFINITIONS = (
     ast.Import,
     ast.ImportFrom,
@@ -149,6 +164,8 @@ def _local_bindings(body: list[ast.stmt]) -> set[str]:
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
+        if isinstance(node, _LEAVES):
+            continue
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             declared_global.update(node.names)
             continue
@@ -247,7 +264,8 @@ class _Reader:
             if not any(name in s for s in scopes):
                 self.found.append(Use(name, node.lineno, deferred))
         for child in ast.iter_child_nodes(node):
-            self.visit(child, scopes, deferred)
+            if not isinstance(child, _LEAVES):
+                self.visit(child, scopes, deferred)
 
     def function_body(
         self, args: ast.arguments, body: list[ast.stmt], scopes: list[set[str]]
@@ -373,7 +391,7 @@ def analyze_cell(code: str) -> CellSymbols:
     SyntaxError
         When ``code`` is not valid Python.
     """
-    tree = ast.parse(code)
+    tree = parse_python(code)
     symbols = CellSymbols()
     bound_so_far: set[str] = set()
     reader = _Reader()

@@ -50,7 +50,7 @@ from nbprod.export.shared import (
     without_imports,
 )
 from nbprod.notebook.cells import Cell, Role, classify_cells, notebook_module
-from nbprod.notebook.ipython import make_plain
+from nbprod.notebook.ipython import make_plain, parse_python
 from nbprod.notebook.reader import read_notebook
 
 if TYPE_CHECKING:
@@ -661,7 +661,7 @@ class _Planner:
             if not (prepared.symbols and prepared.symbols.star_import):
                 continue
             try:
-                tree = ast.parse(prepared.code)
+                tree = parse_python(prepared.code)
             except SyntaxError:
                 continue
             for node in tree.body:
@@ -938,7 +938,7 @@ _DEFINITION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 def _does_work(code: str) -> bool:
     """True when code does more than define functions and classes and import."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return True
     quiet = (*_DEFINITION_NODES, ast.Import, ast.ImportFrom)
@@ -980,7 +980,7 @@ def relative_import(statement: str, module: str, package: str) -> str:
 def _relative_imports_in(code: str, module: str, package: str) -> str:
     """Make the one-line ``from pkg.x import ...`` statements left in a cell's code relative."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return code
     lines = code.splitlines()

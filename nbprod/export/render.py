@@ -259,9 +259,10 @@ def keep_bracket_comments(code: str) -> str:
     str
         The code, with the markers around each such top-level statement.
     """
-    import ast
     import io
     import tokenize
+
+    from nbprod.notebook.ipython import parse_python
 
     lines_with: set[int] = set()
     depth = 0
@@ -273,7 +274,7 @@ def keep_bracket_comments(code: str) -> str:
                 depth -= 1
             elif token.type == tokenize.COMMENT and depth > 0:
                 lines_with.add(token.start[0])
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except (tokenize.TokenError, SyntaxError):
         return code
     if not lines_with:
@@ -356,8 +357,10 @@ def awaits_at_top_level(code: str) -> bool:
     """True when ``code`` uses ``await``, ``async for`` or ``async with`` outside a coroutine."""
     import ast
 
+    from nbprod.notebook.ipython import parse_python
+
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return False
     stack: list[ast.AST] = list(tree.body)

@@ -39,6 +39,7 @@ from functools import lru_cache
 
 from nbprod.export.analysis import CellSymbols, analyze_cell
 from nbprod.export.render import awaits_at_top_level
+from nbprod.notebook.ipython import parse_python
 
 _DEFINITION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -138,7 +139,7 @@ class _Definitions:
 @lru_cache(maxsize=4096)
 def _definitions(code: str) -> _Definitions | None:
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return None
     lines = tuple(code.splitlines())
@@ -250,7 +251,7 @@ _NAMESPACE_CALLS = ("locals", "vars", "globals", "dir")
 def _namespace_calls(code: str, names: tuple[str, ...]) -> list[ast.Call]:
     """Top-level calls without arguments of ``names`` (``locals()``), outside nested scopes."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return []
     found: list[ast.Call] = []
@@ -314,7 +315,7 @@ def without_imports(code: str, keep: set[str], stars: bool = False) -> str:
     them at its top: Python allows them nowhere else).
     """
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return code
     drop: set[int] = set()

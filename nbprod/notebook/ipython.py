@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 #: line magics that only set up the interactive session: dropped from exports with a note
 ALLOWED_MAGICS = frozenset({"matplotlib", "load_ext", "autoreload", "config"})
@@ -31,9 +32,26 @@ class PlainCode:
     syntax_error: tuple[int, str] | None = None
 
 
+@lru_cache(maxsize=256)
+def parse_python(code: str) -> ast.Module:
+    """``ast.parse(code)``, once for all the readers of a cell's code.
+
+    Planning a notebook reads each cell's tree several times (IPython syntax,
+    names, imports, ``__all__``, top-level awaits); the few hundred most
+    recent trees are kept, enough for a notebook's cells. The tree is shared:
+    callers read it and never change it.
+
+    Raises
+    ------
+    SyntaxError
+        When ``code`` is not valid Python (not kept: the next call raises again).
+    """
+    return ast.parse(code)
+
+
 def _parses(code: str) -> tuple[int, str] | None:
     try:
-        ast.parse(code)
+        parse_python(code)
     except SyntaxError as exc:
         return (exc.lineno or 1, exc.msg)
     return None
