@@ -425,6 +425,50 @@ BAD_NOTEBOOKS = {
 }
 
 
+EXAMPLE_NOTEBOOKS = sorted(
+    (Path(__file__).parent.parent / "examples" / "churn" / "notebooks").glob("*.ipynb")
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_NOTEBOOKS, ids=lambda p: p.name)
+def test_the_plan_reads_a_notebook_as_nbformat_does(path: Path) -> None:
+    from nbprod.notebook.reader import ReadOnlyNode, parse_notebook
+
+    text = path.read_text()
+    full = parse_notebook(text, str(path))
+    light = parse_notebook(text, str(path), for_reading=True)
+    assert isinstance(light, ReadOnlyNode) and not isinstance(full, ReadOnlyNode)
+    assert light.metadata.get("kernelspec") == full.metadata.get("kernelspec")
+    fields = ("cell_type", "source", "metadata", "id")
+    assert [[c.get(f) for f in fields] for c in light.cells] == [
+        [c.get(f) for f in fields] for c in full.cells
+    ]
+    with pytest.raises(AttributeError):
+        light.cells[0].no_such_field  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cell: cell.update(extra=1),  # a key the schema does not allow
+        lambda cell: cell.update(id="bad id!"),
+        lambda cell: cell.update(source=["x = 1", 2]),
+        lambda cell: cell.pop("outputs"),
+    ],
+)
+def test_a_notebook_off_the_schema_goes_to_nbformat_which_says_why(change) -> None:
+    from nbprod.errors import NotebookError
+    from nbprod.notebook.reader import ReadOnlyNode, parse_notebook
+
+    data = json.loads(nbformat.writes(new_notebook(cells=[new_code_cell("x = 1")])))
+    assert isinstance(
+        parse_notebook(json.dumps(data), "nb.ipynb", for_reading=True), ReadOnlyNode
+    )
+    change(data["cells"][0])
+    with pytest.raises(NotebookError, match="is not a valid notebook"):
+        parse_notebook(json.dumps(data), "nb.ipynb", for_reading=True)
+
+
 @pytest.mark.parametrize("name", sorted(BAD_NOTEBOOKS))
 def test_bad_input_is_one_clear_line_and_nothing_written(
     project: Path, name: str

@@ -1029,5 +1029,5 @@ def plan_notebook(
     """
     path = Path(path)
     if nb is None:
-        nb = read_notebook(path)
+        nb = read_notebook(path, for_reading=True)
     return _Planner(nb, path, config).plan()
