@@ -52,6 +52,8 @@ THREAD_PINS = (
 
 #: what the kernel itself imports, by the time it runs the first cell (its
 #: debugger, debugpy, sqlite3 for the history, pdb), so a fork skips all that
+#: what every kernel imports by the end of its first cell (a fresh kernel's
+#: sys.modules against the template's), so no run imports them again
 KERNEL_MODULES = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
@@ -59,8 +61,18 @@ KERNEL_MODULES = (
     "ipykernel.debugger",
     "IPython",
     "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.logger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
     "jupyter_client.session",
+    "tornado.platform.asyncio",
     "comm",
+    "psutil",
+    "faulthandler",
+    "resource",
+    "runpy",
     "sqlite3",
     "pdb",
     "setproctitle",
