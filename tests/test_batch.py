@@ -21,7 +21,13 @@ from nbprod.config import load_config
 from nbprod.errors import ParameterError
 from nbprod.history.store import HistoryStore
 from nbprod.run.batch import run_batch
-from nbprod.run.executors import ExecutorError, executor_names, get_executor
+from nbprod.run.executors import (
+    THREAD_VARIABLES,
+    ExecutorError,
+    executor_names,
+    get_executor,
+    threads_per_run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +133,29 @@ def test_a_batch_skips_eval_false_cells_as_a_single_run_does(project):
     result = run_batch(load_config(project), nb, [{"n": 1}, {"n": 2}], jobs=1)
     assert [r.status for r in result.runs] == ["succeeded", "succeeded"]
     assert [r.metrics for r in result.runs] == [{"twice": 2}, {"twice": 4}]
+
+
+def test_parallel_kernels_share_the_cores_as_joblib_workers_do(project, monkeypatch):
+    # two kernels with a BLAS thread per core each would run twice as many
+    # threads as cores (and OpenBLAS's idle ones spin): each gets its share
+    cores = len(os.sched_getaffinity(0))
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    nb = write_notebook(
+        project / "nb.ipynb",
+        "n = 0",
+        "import os, nbprod\n"
+        "nbprod.record('omp', int(os.environ.get('OMP_NUM_THREADS', '0')))\n"
+        "nbprod.record('openblas', int(os.environ.get('OPENBLAS_NUM_THREADS', '0')))",
+    )
+    config = load_config(project)
+    result = run_batch(config, nb, [{"n": 1}, {"n": 2}], jobs=2)
+    share = max(1, cores // 2)
+    assert [r.metrics for r in result.runs] == [{"omp": share, "openblas": share}] * 2
+    # one at a time: the kernel's own default; a count the user set: kept
+    assert threads_per_run(1) == {}
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads_per_run(2) == {}
 
 
 def test_executor_registry():
