@@ -103,6 +103,7 @@ def _readable(data: dict[str, Any]) -> bool:
         and isinstance(data.get("nbformat_minor"), int)
     ):
         return False
+    minor = data["nbformat_minor"]
     for cell in cells:
         if not isinstance(cell, dict):
             return False
@@ -118,7 +119,8 @@ def _readable(data: dict[str, Any]) -> bool:
             return False
         if not isinstance(cell["metadata"], dict):
             return False
-        if "id" in cell and not _valid_id(cell["id"]):
+        if not _valid_id(cell["id"]) if "id" in cell else minor >= 5:
+            # nbformat gives a 4.5 cell without an id one: the same path does
             return False
         if kind == "code" and not (
             isinstance(cell["outputs"], list)
