@@ -13,9 +13,15 @@ import { errorText, notifyError } from './client';
 import { NbprodContext, NotebookSection } from './context';
 import { DepsNotice } from './deps';
 import { badge, button, debounce, diffNode, fill, h, pathNodes, poll, section, working } from './dom';
-import { findingWhere, formatDuration, problemFindings, uiHint } from './format';
+import { findingWhere, formatDuration, hintWithButtons, problemFindings, uiHint } from './format';
 import { jobGateReport, obj, parsePushResult } from './parse';
 import { GitStatus, Job, ShipFile, ShipPreview } from './wire';
+
+/** A failed job's hint in the panel's words, with the buttons of its remedies. */
+function jobHint(job: Job): HTMLElement | null {
+  const hint = job.error ? hintWithButtons(job.error.hint, job.error.actions) : '';
+  return hint ? h('div', { className: 'jp-nbprod-hint' }, hint) : null;
+}
 
 export class ShipSection extends Widget implements NotebookSection {
   constructor(private ctx: NbprodContext) {
@@ -279,7 +285,7 @@ export class ShipSection extends Widget implements NotebookSection {
                 { className: 'jp-nbprod-verdict', 'data-ok': 'false' },
                 'Nothing was pushed',
                 job.error ? `: ${job.error.message}` : report && !report.ok ? ': the quality gate failed' : '',
-                job.error?.hint ? h('div', { className: 'jp-nbprod-hint' }, uiHint(job.error.hint)) : null
+                jobHint(job)
               );
       } else {
         verdict = h(
@@ -287,7 +293,7 @@ export class ShipSection extends Widget implements NotebookSection {
           { className: 'jp-nbprod-verdict', 'data-ok': String(job.status === 'succeeded' && (report?.ok ?? true)) },
           job.status === 'succeeded' && (report?.ok ?? true) ? 'The gate passed' : 'The gate failed',
           job.error ? `: ${job.error.message}` : '',
-          job.error?.hint ? h('div', { className: 'jp-nbprod-hint' }, uiHint(job.error.hint)) : null
+          jobHint(job)
         );
       }
     }
