@@ -347,8 +347,9 @@ export class MonitorView extends Widget {
               data: points.map(p => p.threshold),
               borderColor: THRESHOLD,
               borderDash: [6, 4],
-              // one run has no line to draw: mark its threshold instead
-              pointRadius: points.length < 2 ? 8 : 0,
+              // one run has no line to draw: mark its threshold across the
+              // middle of the chart, where the run's point is
+              pointRadius: points.length < 2 ? 60 : 0,
               pointStyle: 'line',
               borderWidth: 1.5
             }
@@ -359,7 +360,11 @@ export class MonitorView extends Widget {
           responsive: true,
           maintainAspectRatio: false,
           plugins: { legend },
-          scales: scales(metric ? (check.metric ?? '') : check.method)
+          scales: (() => {
+            const both = scales(metric ? (check.metric ?? '') : check.method);
+            // a single run sits in the middle of the axis, not on its edge
+            return { ...both, x: { ...both.x, offset: points.length < 2 } };
+          })()
         }
       })
     );
