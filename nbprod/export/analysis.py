@@ -138,7 +138,7 @@ def _target_names(target: ast.AST) -> list[str]:
     return []
 
 
-def _import_names(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
+def import_names(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
     """``(bound name, stand-alone statement)`` for each alias of an import."""
     pairs = []
     for alias in node.names:
@@ -178,7 +178,7 @@ def _local_bindings(body: list[ast.stmt]) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update(bound for bound, _ in _import_names(node))
+            names.update(bound for bound, _ in import_names(node))
         elif (isinstance(node, ast.ExceptHandler) and node.name) or (
             isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name
         ):
@@ -420,7 +420,7 @@ def analyze_cell(code: str) -> CellSymbols:
                 symbols.star_import = True
                 bind([], line)
                 return
-            pairs = _import_names(node)
+            pairs = import_names(node)
             if nested:
                 bind([name for name, _ in pairs], line)
                 return

@@ -44,7 +44,7 @@ from nbprod.errors import (
     SyncConflictError,
     UnmappableEditError,
 )
-from nbprod.export.analysis import analyze_cell
+from nbprod.export.analysis import analyze_cell, import_names
 from nbprod.export.plan import ExportPlan, GeneratedFile, plan_notebook
 from nbprod.export.render import HEADER_MARK, black_mode, dedent_code
 from nbprod.export.writer import (
@@ -59,7 +59,7 @@ from nbprod.export.writer import (
 from nbprod.files import stage_write
 from nbprod.locks import project_lock
 from nbprod.notebook.cells import Cell, Role, classify_cells, parse_directives
-from nbprod.notebook.ipython import make_plain
+from nbprod.notebook.ipython import make_plain, parse_python
 from nbprod.notebook.reader import parse_notebook
 
 Prefer = Literal["module", "notebook"]
@@ -421,10 +421,8 @@ def _cell_info(cell: Cell) -> _CellInfo:
     return _CellInfo(cell, kept, import_lines, has_imports)
 
 
-def _import_names(node: ast.Import | ast.ImportFrom) -> set[str]:
-    if isinstance(node, ast.Import):
-        return {a.asname or a.name.split(".")[0] for a in node.names}
-    return {a.asname or a.name for a in node.names}
+def _bound_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    return {bound for bound, _ in import_names(node)}
 
 
 def _without_cell_imports(info: _CellInfo, code: str) -> str:
@@ -440,17 +438,17 @@ def _without_cell_imports(info: _CellInfo, code: str) -> str:
     try:
         cell_names = {
             name
-            for node in ast.parse(make_plain(info.cell.source).code).body
+            for node in parse_python(make_plain(info.cell.source).code).body
             if isinstance(node, (ast.Import, ast.ImportFrom))
-            for name in _import_names(node)
+            for name in _bound_names(node)
         }
-        block_nodes = ast.parse(code).body
+        block_nodes = parse_python(code).body
     except SyntaxError:
         return code
     drop: set[int] = set()
     for node in block_nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = _import_names(node)
+            names = _bound_names(node)
             if "*" not in names and names <= cell_names:
                 drop.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     if not drop:
