@@ -744,7 +744,7 @@ class _Planner:
             )
             if c
         ]
-        if self._shared_test_state() or self.config.relative_imports:
+        if self._nbdev_code():
             # nbdev code: fastcore's docments reads a parameter's doc from the
             # comment after it, which black would move when it joins a signature
             chunks = [
