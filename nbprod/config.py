@@ -590,7 +590,8 @@ class NbdevSettings:
         return "" if parent == "." else parent
 
 
-def _ini_settings(path: Path) -> dict[str, str]:
+def ini_settings(path: Path) -> dict[str, str]:
+    """The settings of an nbdev ``settings.ini`` (its ``[DEFAULT]`` section), interpolated."""
     import configparser
 
     # nbdev's settings.ini uses %(name)s interpolation, as configparser does
@@ -640,7 +641,7 @@ def read_nbdev_settings(folder: Path) -> NbdevSettings | None:
             )
     ini = folder / "settings.ini"
     if ini.is_file():
-        values = _ini_settings(ini)
+        values = ini_settings(ini)
         name = values.get("lib_name") or values.get("repo") or ""
         if not name:
             raise ConfigError(

@@ -35,7 +35,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from nbprod.config import ProjectConfig, _ini_settings, identifier, read_toml
+from nbprod.config import ProjectConfig, identifier, ini_settings, read_toml
 from nbprod.errors import ConfigError, NbprodError
 from nbprod.export import find_notebooks, plan_notebook
 from nbprod.export.render import HEADER_MARK
@@ -642,7 +642,7 @@ INI_TEST_KEY = "dev_requirements"
 
 def _ini_requirements(path: Path) -> tuple[list[Requirement], list[Requirement]]:
     """``(runtime, test)`` requirements of an nbdev ``settings.ini`` (space separated)."""
-    values = _ini_settings(path)
+    values = ini_settings(path)
 
     def parse(key: str) -> list[Requirement]:
         return _requirements(values.get(key, "").split(), f"settings.ini `{key}`")
