@@ -229,3 +229,8 @@ def short_text(value: Any, digits: int = 4) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(to_display(value), ensure_ascii=False)
+
+
+def pairs_text(mapping: dict[str, Any]) -> str:
+    """``name=value`` pairs of parameters or metrics in one line, each :func:`short_text`."""
+    return " ".join(f"{k}={short_text(v)}" for k, v in mapping.items())

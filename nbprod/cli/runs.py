@@ -18,7 +18,7 @@ from nbprod.cli import err, json_option, load_project, main, out
 from nbprod.config import ProjectConfig, default_jobs, find_project_root
 from nbprod.errors import NbprodError, ParameterError
 from nbprod.history.records import RUN_STATUSES, RunRecord
-from nbprod.values import short_text, to_display
+from nbprod.values import pairs_text, short_text, to_display
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -58,10 +58,6 @@ def _print_resume_hints(runs: list[RunRecord]) -> None:
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _pairs(mapping: dict[str, Any]) -> str:
-    return " ".join(f"{k}={short_text(v)}" for k, v in mapping.items())
 
 
 def _status(status: str) -> str:
@@ -143,7 +139,7 @@ def render_run(run: RunRecord) -> None:
     rows = [
         ("notebook", run.notebook),
         ("batch", run.batch_id or ""),
-        ("parameters", _pairs(to_display(run.parameters)) or "(defaults)"),
+        ("parameters", pairs_text(to_display(run.parameters)) or "(defaults)"),
         (
             "started",
             run.started_at.isoformat(timespec="seconds") if run.started_at else "",
@@ -363,7 +359,7 @@ class _BatchDisplay:
         ):
             self.seen.add(run.id)
             err.print(
-                f"{_status(run.status)} {run.id} {escape(_pairs(to_display(run.parameters)))} "
+                f"{_status(run.status)} {run.id} {escape(pairs_text(to_display(run.parameters)))} "
                 f"{_duration(run)} {escape(_error_text(run))}"
             )
 
@@ -404,7 +400,7 @@ def render_batch(result: Any) -> None:
         wrap = column in ("parameters", "metrics")
         table.add_column(column, overflow="fold", no_wrap=not wrap)
     for index, run in enumerate(result.runs, start=1):
-        detail = _pairs(run.metrics) if run.metrics else ""
+        detail = pairs_text(run.metrics) if run.metrics else ""
         if run.error:
             detail = (
                 detail + "  " if detail else ""
@@ -414,7 +410,7 @@ def render_batch(result: Any) -> None:
         table.add_row(
             str(index),
             run.id,
-            escape(_pairs(to_display(run.parameters))),
+            escape(pairs_text(to_display(run.parameters))),
             _status(run.status),
             _duration(run),
             detail,
@@ -611,8 +607,12 @@ def runs_command(
             _status(run.status),
             started,
             _duration(run),
-            escape(_pairs(to_display(run.parameters))),
-            escape(_pairs(run.metrics)) if run.metrics else escape(_error_text(run)),
+            escape(pairs_text(to_display(run.parameters))),
+            (
+                escape(pairs_text(run.metrics))
+                if run.metrics
+                else escape(_error_text(run))
+            ),
         )
     _print_table(table)
     _print_resume_hints(runs)

@@ -16,7 +16,7 @@ from nbprod.config import ProjectConfig, default_jobs
 from nbprod.errors import Location, NbprodError, ParameterError
 from nbprod.history.records import FAILED, RUNNING, SUCCEEDED, TERMINAL, RunRecord
 from nbprod.notebook.parameters import NotebookParameter, ParametersCell
-from nbprod.values import short_text
+from nbprod.values import pairs_text
 from nbprod.widgets._watch import Poller, html_table, message, project_of
 
 #: a trailing comment that lists a parameter's choices: `# one of: a, b, c`
@@ -431,10 +431,8 @@ class RunForm(w.VBox):
                 target = self.config.root / run.output_path
                 link = Path(os.path.relpath(target, Path.cwd())).as_posix()
                 output = f'<a href="{html.escape(link)}" target="_blank">{html.escape(run.id)}</a>'
-            metrics = " ".join(f"{k}={short_text(v)}" for k, v in run.metrics.items())
-            parameters = " ".join(
-                f"{k}={short_text(v)}" for k, v in run.parameters.items()
-            )
+            metrics = pairs_text(run.metrics)
+            parameters = pairs_text(run.parameters)
             took = f"{run.duration:.1f}s" if run.duration is not None else ""
             if run.error is not None:
                 metrics = f"{run.error.ename}: {run.error.evalue}"[:200]

@@ -11,7 +11,7 @@ import ipywidgets as w
 from nbprod.config import ProjectConfig
 from nbprod.errors import NbprodError
 from nbprod.history.records import TERMINAL, RunRecord
-from nbprod.values import short_text
+from nbprod.values import pairs_text
 from nbprod.widgets._watch import Poller, html_table, message, project_of
 
 PAGE_SIZE = 20
@@ -157,11 +157,11 @@ class History(w.VBox):
                 [
                     run.id,
                     run.notebook,
-                    " ".join(f"{k}={short_text(v)}" for k, v in run.parameters.items()),
+                    pairs_text(run.parameters),
                     run.status,
                     started.strftime("%Y-%m-%d %H:%M:%S") if started else "",
                     f"{run.duration:.1f}s" if run.duration is not None else "",
-                    " ".join(f"{k}={short_text(v)}" for k, v in run.metrics.items()),
+                    pairs_text(run.metrics),
                 ]
             )
         self.table.value = (
