@@ -49,7 +49,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from nbprod.errors import NotebookError
 from nbprod.files import write_atomic
+from nbprod.notebook.reader import parse_notebook
 from nbprod.run.zygote import THREAD_PINS, pid_exists
 
 log = logging.getLogger("nbprod.run.warm")
@@ -68,18 +70,15 @@ class TemplateRefused(Exception):
 def code_cells(text: str) -> list[str]:
     """The code cells' sources of a notebook's JSON text (empty when unreadable).
 
-    Read without nbformat: a template is started before anything heavy is imported.
+    Read as an export's plan reads it, without nbformat for a well-formed
+    notebook: a template is started before anything heavy is imported. A
+    notebook that cannot be read is the run's to report, not the template's.
     """
     try:
-        cells = json.loads(text).get("cells", [])
-    except (ValueError, AttributeError):
+        nb = parse_notebook(text, "", require_code=False, for_reading=True)
+    except NotebookError:
         return []
-    sources = []
-    for cell in cells if isinstance(cells, list) else []:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            sources.append("".join(source) if isinstance(source, list) else source)
-    return sources
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
 
 def notebook_imports(cells: Iterable[str]) -> tuple[str, ...]:

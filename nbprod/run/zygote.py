@@ -50,10 +50,9 @@ THREAD_PINS = (
     "VECLIB_MAXIMUM_THREADS",
 )
 
-#: what the kernel itself imports, by the time it runs the first cell (its
-#: debugger, debugpy, sqlite3 for the history, pdb), so a fork skips all that
-#: what every kernel imports by the end of its first cell (a fresh kernel's
-#: sys.modules against the template's), so no run imports them again
+#: what every kernel imports by the end of its first cell (its debugger, sqlite3
+#: for the history, pdb, tornado's loop, ...: a fresh kernel's sys.modules
+#: against the template's), so a fork skips all that
 KERNEL_MODULES = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
