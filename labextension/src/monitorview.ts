@@ -288,8 +288,10 @@ export class MonitorView extends Widget {
     this.destroyCharts();
     const text = cssVar('--jp-ui-font-color1', '#333');
     const grid = cssVar('--jp-border-color2', '#ddd');
-    const scales = (y: string) => ({
-      x: { ticks: { color: text, maxRotation: 45 }, grid: { color: grid } },
+    // centre: a single category in the middle of a line chart's axis, not on
+    // its edge (bar charts, left to Chart.js, always centre theirs)
+    const scales = (y: string, centre?: boolean) => ({
+      x: { ticks: { color: text, maxRotation: 45 }, grid: { color: grid }, ...(centre ? { offset: true } : {}) },
       y: { ticks: { color: text }, grid: { color: grid }, title: { display: true, text: y, color: text } }
     });
     const legend = { labels: { color: text } };
@@ -360,11 +362,7 @@ export class MonitorView extends Widget {
           responsive: true,
           maintainAspectRatio: false,
           plugins: { legend },
-          scales: (() => {
-            const both = scales(metric ? (check.metric ?? '') : check.method);
-            // a single run sits in the middle of the axis, not on its edge
-            return { ...both, x: { ...both.x, offset: points.length < 2 } };
-          })()
+          scales: scales(metric ? (check.metric ?? '') : check.method, points.length < 2)
         }
       })
     );
