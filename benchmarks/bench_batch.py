@@ -8,6 +8,8 @@ and a small 5-cell one (32 runs), each measured side by side in one run:
 - ``nbprod batch --grid`` with warm kernels off, then on (the default: kernels
   forked from a template that preloaded the imports), ``--jobs`` default: CPU
   count, including its start-up and writing the run history;
+- the same beside JupyterLab's server, and after ``nbprod warm start``: a
+  later command of a session, forking from a template that is already warm;
 - the limit: the notebook's own compute (papermill's per-cell durations, the
   import cell left out) divided by the cores.
 
@@ -162,6 +164,10 @@ def compare(
         results[f"nbprod batch --jobs {jobs} beside JupyterLab's server"] = (
             timed_beside_server(nbprod, root, notebook)
         )
+    if "kept" in ways:
+        results[f"nbprod batch --jobs {jobs}, next command (nbprod warm keeper)"] = (
+            timed_with_keeper(nbprod, root, notebook)
+        )
     measured = sorted(out.glob("pm_*.ipynb")) or sorted(out.glob("api_*.ipynb"))
     compute = cell_compute(measured) if measured else None
     print(
@@ -186,6 +192,7 @@ def compare(
         for name in (
             f"nbprod batch --jobs {jobs}, warm kernels (default)",
             f"nbprod batch --jobs {jobs} beside JupyterLab's server",
+            f"nbprod batch --jobs {jobs}, next command (nbprod warm keeper)",
         ):
             if name in results:
                 print(f"{name} = {results[name] / limit:.1f}x the limit")
@@ -220,6 +227,21 @@ def timed_beside_server(command: list[str], root: Path, notebook: str) -> float:
         return timed(command, root)
     finally:
         server.stop()
+
+
+def timed_with_keeper(command: list[str], root: Path, notebook: str) -> float:
+    """``command`` after ``nbprod warm start``: a later command of a working session.
+
+    The keeper's start (which imports the notebook's libraries once) is
+    printed, not counted: it is paid by the first command of the session.
+    """
+    nbprod = str(BIN / "nbprod")
+    started = timed([nbprod, "warm", "start", notebook], root)
+    print(f"(nbprod warm start {notebook}: {started:.1f} s, once per session)")
+    try:
+        return timed(command, root)
+    finally:
+        timed([nbprod, "warm", "stop"], root)
 
 
 def memory_figures(modules: tuple[str, ...], cwd: Path) -> None:
@@ -275,8 +297,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None, help="nbprod batch --jobs")
     parser.add_argument(
         "--ways",
-        default="cli,api,nbprod,beside",
-        help="comma-separated subset of cli,api,nbprod,beside (default: all)",
+        default="cli,api,nbprod,beside,kept",
+        help="comma-separated subset of cli,api,nbprod,beside,kept (default: all)",
     )
     parser.add_argument(
         "--notebooks",

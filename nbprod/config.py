@@ -90,10 +90,15 @@ class RunConfig:
         notebook's imports (falls back to a normal start when unsafe).
     preload : tuple of str
         Modules the template imports beside the notebook's own imports.
+    keep_warm : float
+        Minutes a warm keeper (:mod:`nbprod.run.keeper`), started by the
+        first run or batch, keeps the templates for the next command; 0
+        (the default): each command starts and stops its own.
     """
 
     warm_kernels: bool = True
     preload: tuple[str, ...] = ()
+    keep_warm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -504,6 +509,17 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
         raise ConfigError(
             "tool.nbprod.run.preload must be a list of module names", where
         )
+    keep_warm = run.get("keep_warm", 0)
+    if (
+        isinstance(keep_warm, bool)
+        or not isinstance(keep_warm, (int, float))
+        or not 0 <= keep_warm < 10_000
+    ):
+        raise ConfigError(
+            "tool.nbprod.run.keep_warm must be a number of minutes (0: off)",
+            where,
+            "e.g. keep_warm = 30",
+        )
     project_name = data.get("project", {}).get("name", root.name)
     package = _text(table, "package", identifier(str(project_name)), where)
     if not all(part.isidentifier() for part in package.split(".")):
@@ -529,7 +545,11 @@ def load_config(start: Path | str = ".") -> ProjectConfig:
             branch=branch,
             strip_outputs=strip,
         ),
-        run=RunConfig(warm_kernels=warm_kernels, preload=tuple(preload)),
+        run=RunConfig(
+            warm_kernels=warm_kernels,
+            preload=tuple(preload),
+            keep_warm=float(keep_warm),
+        ),
         monitor=_monitor_config(_table(table, "monitor", where), where),
         configured=True,
         relative_imports=_flag(table, "relative_imports", False, where),

@@ -394,3 +394,12 @@ class BusyError(NbprodError):
     type = "busy"
 
     http_status = 409
+
+
+class KeeperError(NbprodError):
+    """The warm keeper (``nbprod warm``) could not be started or stopped."""
+
+    type = "keeper_failed"
+
+    exit_code = 1
+    http_status = 503

@@ -39,10 +39,18 @@ def render() -> str:
         names = main.list_commands(ctx)
     for name in names:
         # the help exactly as `nbprod NAME --help` prints it on an 88-column terminal
-        result = runner.invoke(
-            main, [name, "--help"], prog_name="nbprod", terminal_width=88
-        )
-        parts.append(f"## `nbprod {name}`\n\n```\n{result.output}```\n")
+        words = [[name]]
+        command = main.get_command(ctx, name)
+        if isinstance(command, click.Group):  # `nbprod warm start` and its siblings
+            words += [[name, sub] for sub in command.list_commands(ctx)]
+        for args in words:
+            result = runner.invoke(
+                main, [*args, "--help"], prog_name="nbprod", terminal_width=88
+            )
+            title = "#" * (len(args) + 1)
+            parts.append(
+                f"{title} `nbprod {' '.join(args)}`\n\n```\n{result.output}```\n"
+            )
     return "\n".join(parts)
 
 

@@ -115,6 +115,7 @@ COMMAND_MODULES = {
     "run": "runs",
     "runs": "runs",
     "sync": "sync",
+    "warm": "warm",
 }
 
 

@@ -183,6 +183,26 @@ def _config_for(notebook: Path | None) -> ProjectConfig:
     return load_project(Path.cwd())
 
 
+def _start_keeper(config: ProjectConfig) -> None:
+    """Start the warm keeper ``keep_warm`` asks for; a failure only costs speed."""
+    from nbprod.run import keeper
+    from nbprod.run.warm import adopt_announced
+
+    try:
+        found = keeper.start(
+            config.state_dir, config.run.keep_warm * 60, config.run.preload
+        )
+    except NbprodError as exc:
+        err.print(f"[yellow]nbprod: no warm keeper:[/] {escape(exc.message)}")
+        return
+    if found["started"]:
+        err.print(
+            f"[dim]nbprod: keeping warm kernels for {config.run.keep_warm:g} idle "
+            f"min (pid {found['pid']}; `nbprod warm stop` ends it)[/]"
+        )
+    adopt_announced(config.state_dir)
+
+
 def _prestart(notebook: Path, kernel: str | None, share: bool) -> ProjectConfig | None:
     """Start the notebook's warm template, or a batch's workers, before this process imports papermill.
 
@@ -200,8 +220,10 @@ def _prestart(notebook: Path, kernel: str | None, share: bool) -> ProjectConfig 
     if config.run.warm_kernels:
         from nbprod.run.warm import adopt_announced, prestart
 
-        # JupyterLab's server for this project may have the template running
-        adopt_announced(config.state_dir)
+        # JupyterLab's server for this project, or a warm keeper, may have
+        # the template running
+        if adopt_announced(config.state_dir) is None and config.run.keep_warm:
+            _start_keeper(config)
         starting = prestart(notebook, config.run.preload, share=share)
     if share and not starting:
         from nbprod.run.executors import start_forkserver

@@ -127,6 +127,32 @@ def _template_key(preload: tuple[str, ...], forced: tuple[str, ...]) -> tuple[An
     return (interpreter, preload, forced, python_env)
 
 
+def request(
+    socket_path: str, payload: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """Send one JSON request line to a template's or keeper's socket; its reply.
+
+    Raises
+    ------
+    OSError
+        When nobody answers on the socket in time.
+    ValueError
+        When the reply is not JSON.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(socket_path)
+        conn.sendall(json.dumps(payload).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{socket_path} closed the connection")
+            data += chunk
+    reply: dict[str, Any] = json.loads(data)
+    return reply
+
+
 class _TemplateClient:
     """Talks to a template over its control socket: ping, fork, stop."""
 
@@ -143,19 +169,8 @@ class _TemplateClient:
     def alive(self) -> bool:
         raise NotImplementedError
 
-    def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(self.socket_path)
-            conn.sendall(json.dumps(request).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    raise ConnectionError("the template closed the connection")
-                data += chunk
-        reply: dict[str, Any] = json.loads(data)
-        return reply
+    def _request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        return request(self.socket_path, payload, timeout)
 
     def ping(self) -> dict[str, Any]:
         """What the template says of itself now (children, forks, refusal)."""
@@ -359,6 +374,15 @@ def _published_name(key: tuple[Any, ...]) -> str:
     return digest.hexdigest()[:16] + ".sock"
 
 
+def template_name(modules: tuple[str, ...], forced: tuple[str, ...] = ()) -> str:
+    """The socket name a shared template for these imports is published under.
+
+    It depends on the interpreter and the ``PYTHON*`` variables too, so two
+    processes agree on it only when a template of one serves the other.
+    """
+    return _published_name(_template_key(modules, forced))
+
+
 _TEMPLATES: dict[tuple[Any, ...], _TemplateClient] = {}
 _TEMPLATES_LOCK = threading.Lock()
 _OWNER_PID = os.getpid()
@@ -494,8 +518,12 @@ def stop_templates() -> None:
 atexit.register(stop_templates)
 
 
-#: the file in a project's state folder naming the templates a Jupyter server shares
+#: the file in a project's state folder naming the templates a Jupyter server
+#: or a warm keeper (:mod:`nbprod.run.keeper`) shares
 ANNOUNCEMENT = "warm-templates.json"
+
+#: a keeper's control socket in the folder it shares its templates in
+KEEPER_SOCKET = "keeper.sock"
 
 
 def announce(state_dir: Path) -> None:
@@ -545,8 +573,39 @@ def shared_template_alive(
     folder: str, modules: tuple[str, ...], forced: tuple[str, ...] = ()
 ) -> bool:
     """True when ``folder`` holds a live template for these imports."""
-    name = _published_name(_template_key(modules, forced))
+    name = template_name(modules, forced)
     return SharedTemplate(modules, forced, os.path.join(folder, name)).alive()
+
+
+def ask_keeper(
+    folder: str, modules: tuple[str, ...], forced: tuple[str, ...] = ()
+) -> bool:
+    """Ask the keeper sharing ``folder`` to keep a template for these imports.
+
+    True when it does (it starts one that is missing); False when ``folder``
+    is a Jupyter server's (no keeper socket), or the keeper refused (it is
+    stopping, or this command runs another environment): the command then
+    starts its own template.
+    """
+    path = os.path.join(folder, KEEPER_SOCKET)
+    if not os.path.exists(path):
+        return False
+    payload = {
+        "op": "keep",
+        "modules": list(modules),
+        "forced": list(forced),
+        "name": template_name(modules, forced),
+    }
+    try:
+        reply = request(path, payload, 30)
+    except (OSError, ValueError) as exc:
+        reply = {"ok": False, "reason": f"it did not answer: {exc}"}
+    if not reply.get("ok"):
+        log.warning(
+            "the warm keeper refused (%s): this command starts its own template",
+            reply.get("reason"),
+        )
+    return bool(reply.get("ok"))
 
 
 def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) -> bool:
@@ -570,8 +629,9 @@ def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) 
     Returns
     -------
     bool
-        True when a template of this process is starting (False: the server's
-        template serves the notebook, or it cannot be read).
+        True while the notebook's template is still importing (this
+        process's, or a shared one); False when a ready shared template
+        serves it, or the notebook cannot be read.
     """
     try:
         text = notebook.read_text("utf-8")
@@ -579,8 +639,13 @@ def prestart(notebook: Path, forced: tuple[str, ...] = (), share: bool = False) 
         return False
     modules = notebook_imports(code_cells(text))
     server = os.environ.get(SHARED_ENV)
-    if server and shared_template_alive(server, modules, forced):
-        return False  # the run forks from the server's template
+    if server:
+        ask_keeper(server, modules, forced)  # a keeper starts what is missing
+        if shared_template_alive(server, modules, forced):
+            # the run forks from the server's (or the keeper's) template,
+            # which may still be importing
+            name = os.path.join(server, template_name(modules, forced))
+            return not os.path.exists(name)
     if share:
         share_templates()
     template = get_template(modules, forced)

@@ -13,19 +13,13 @@ terminal beside JupyterLab fork from the same templates.
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from collections import OrderedDict
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from nbprod.config import ProjectConfig
 from nbprod.run import warm
-
-#: import sets kept warm at once (a template with pandas and scikit-learn is
-#: about 90 MiB PSS)
-MAX_TEMPLATES = 4
+from nbprod.run.keeper import KeptTemplates
 
 
 class WarmTemplates:
@@ -51,9 +45,7 @@ class WarmTemplates:
                 warm.announce(self.state_dir)
             except OSError as exc:
                 log.warning("nbprod: cannot announce the warm templates: %s", exc)
-        self._lock = threading.Lock()
-        #: the templates by import set, most recently used last
-        self._recent: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self.kept = KeptTemplates(self.forced, log)
         #: import sets by notebook and text, so a repeated plan request parses nothing
         self._seen: dict[tuple[str, int], tuple[str, ...]] = {}
 
@@ -72,28 +64,7 @@ class WarmTemplates:
             if len(self._seen) > 256:
                 self._seen.clear()
             self._seen[key] = modules
-        with self._lock:
-            template = warm.get_template(modules, self.forced)
-            self._recent[modules] = template
-            self._recent.move_to_end(modules)
-            retired = []
-            while len(self._recent) > MAX_TEMPLATES:
-                retired.append(self._recent.popitem(last=False)[1])
-        for old in retired:
-            warm.retire_template(old)
-        self._check(template)
-
-    def _check(self, template: Any) -> None:
-        """Restart a ready template whose environment changed (a package installed)."""
-        if not os.path.exists(template.socket_path):
-            return  # still importing: nothing to check yet
-        try:
-            refusal = template.ping().get("refusal")
-        except (OSError, ValueError):
-            return  # get_template replaces a dead one next time
-        if refusal:
-            self.log.info("nbprod: restarting a warm template: %s", refusal)
-            warm.restart_template(template)
+        self.kept.keep(modules)
 
     def prewarm_soon(self, pool: Executor, path: Path, text: str) -> None:
         """Start :meth:`prewarm` in ``pool`` without waiting for it."""
@@ -109,8 +80,7 @@ class WarmTemplates:
 
     def templates(self) -> list[Any]:
         """The templates kept warm, least recently used first."""
-        with self._lock:
-            return list(self._recent.values())
+        return self.kept.templates()
 
     def stop(self) -> None:
         """Stop every template (and the kernels they forked)."""
