@@ -178,7 +178,7 @@ def test_a_changed_environment_restarts_the_keepers_template(project, monkeypatc
     nbprod("warm", "stop")
 
 
-def test_a_command_from_another_environment_is_refused(project):
+def test_a_command_from_another_environment_or_preload_list_is_refused(project):
     state = as_json("warm", "start")["keeper"]
     assert state["templates"] == []
     path = os.path.join(state["folder"], warm.KEEPER_SOCKET)
@@ -190,7 +190,14 @@ def test_a_command_from_another_environment_is_refused(project):
         "reason": "the command runs another Python environment",
     }
     assert keeper.status(project / ".nbprod")["templates"] == []
-    nbprod("warm", "stop")
+    # the project's preload list changed: this keeper's templates are all wrong
+    name = warm.template_name(("json",), ("math",))
+    reply = warm.request(
+        path, {"op": "keep", "modules": ["json"], "forced": ["math"], "name": name}, 10
+    )
+    assert reply == {"ok": False, "reason": "the project's preload list changed"}
+    assert gone(state["pid"])
+    assert keeper.announced(project / ".nbprod") is None
 
 
 def test_warm_commands_say_what_is_wrong(project):

@@ -237,7 +237,11 @@ class Keeper:
         modules = tuple(str(m) for m in request.get("modules", []))
         forced = tuple(str(m) for m in request.get("forced", []))
         if forced != self.kept.forced:
-            return {"ok": False, "reason": "the project's preload list changed"}
+            # every template would be the wrong one: leave, and let the next
+            # command start a keeper with the new list
+            self.stopping = "the project's preload list changed"
+            warm.withdraw(self.state_dir)
+            return {"ok": False, "reason": self.stopping}
         # the name says which interpreter and PYTHON* variables the template
         # would have: a command from another environment starts its own
         if request.get("name") != warm.template_name(modules, forced):
