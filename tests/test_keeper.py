@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -228,3 +229,21 @@ def test_the_keepers_process_has_no_terminal_and_its_own_session(project):
     assert names <= {keeper.LOG_NAME}, names
     nbprod("warm", "stop")
     assert gone(state["pid"])
+
+
+def test_garbage_on_a_control_socket_is_ignored(project):
+    state = as_json("warm", "start", "nb.ipynb")["keeper"]
+    (template,) = state["templates"]
+    sockets = [
+        os.path.join(state["folder"], warm.KEEPER_SOCKET),
+        os.path.join(state["folder"], warm.template_name(tuple(template["modules"]))),
+    ]
+    for path in sockets:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(path)
+            conn.sendall(b"not json\n")
+    # both still answer
+    assert warm.request(sockets[1], {"op": "ping"}, 10)["ok"]
+    assert as_json("run", "nb.ipynb")["status"] == "succeeded"
+    assert keeper.status(project / ".nbprod")["templates"][0]["forks"] == 1
+    nbprod("warm", "stop")

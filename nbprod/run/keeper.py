@@ -37,7 +37,7 @@ from typing import Any
 
 from nbprod.errors import KeeperError
 from nbprod.run import warm
-from nbprod.run.zygote import pid_exists
+from nbprod.run.zygote import pid_exists, read_request
 
 log = logging.getLogger("nbprod.run.keeper")
 
@@ -199,14 +199,9 @@ class Keeper:
 
     def answer(self, conn: socket.socket) -> None:
         """Read one request from ``conn`` and reply to it."""
-        conn.settimeout(10)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        request = json.loads(data)
+        request = read_request(conn)
+        if request is None:
+            return
         op = request.get("op")
         reply: dict[str, Any]
         if op == "keep":

@@ -269,20 +269,15 @@ class Template:
             conn, _ = self.listener.accept()
             try:
                 self.answer(conn)
-            except OSError:
-                pass
+            except (OSError, ValueError):
+                pass  # a client that hung up or sent garbage: the next one
             finally:
                 conn.close()
 
     def answer(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        request = json.loads(data)
+        request = read_request(conn)
+        if request is None:
+            return
         op = request.get("op")
         if op == "ping":
             reply = self.describe()
@@ -320,6 +315,27 @@ class Template:
         self.children[pid] = driver if isinstance(driver, int) else self.parent
         self.forks += 1
         return pid
+
+
+def read_request(conn: socket.socket) -> dict[str, Any] | None:
+    """The one JSON line a client sends on a control socket (None: it hung up).
+
+    Raises
+    ------
+    OSError
+        When it sends nothing for 10 s.
+    ValueError
+        When the line is not JSON.
+    """
+    conn.settimeout(10)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    request: dict[str, Any] = json.loads(data)
+    return request
 
 
 def pid_exists(pid: int) -> bool:
