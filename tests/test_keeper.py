@@ -19,6 +19,7 @@ from helpers.run import write_notebook
 from nbprod.config import load_config
 from nbprod.errors import ConfigError
 from nbprod.run import keeper, warm
+from nbprod.run.zygote import process_running
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,7 @@ def as_json(*args: str) -> dict:
 
 def gone(pid: int, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
-    while keeper._running(pid):
+    while process_running(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

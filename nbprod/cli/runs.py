@@ -192,8 +192,8 @@ def _start_keeper(config: ProjectConfig) -> None:
         found = keeper.start(
             config.state_dir, config.run.keep_warm * 60, config.run.preload
         )
-    except NbprodError as exc:
-        err.print(f"[yellow]nbprod: no warm keeper:[/] {escape(exc.message)}")
+    except (NbprodError, OSError) as exc:
+        err.print(f"[yellow]nbprod: no warm keeper:[/] {escape(str(exc))}")
         return
     if found["started"]:
         err.print(

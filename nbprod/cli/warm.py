@@ -75,7 +75,7 @@ def _template_line(entry: dict[str, Any]) -> str:
 @click.option(
     "--idle",
     type=click.FloatRange(min=0, min_open=True),
-    help="Minutes without a command before it exits " "(default: keep_warm, else 30).",
+    help="Minutes without a command before it exits (default: keep_warm, else 30).",
 )
 @json_option()
 @_project_option
@@ -94,7 +94,7 @@ def warm_start(
     minutes = idle or config.run.keep_warm or keeper.DEFAULT_IDLE_MINUTES
     began = time.monotonic()
     wanted = [_modules_of(path) for path in notebooks]
-    found = keeper.start(config.state_dir, minutes * 60, config.run.preload, wanted)
+    found = keeper.start(config.state_dir, minutes * 60, config.run.preload)
     if not found["keeper"]:
         if as_json:
             click.echo(json.dumps({"ok": True, "keeper": found}, indent=2))

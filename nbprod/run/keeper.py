@@ -37,7 +37,7 @@ from typing import Any
 
 from nbprod.errors import KeeperError
 from nbprod.run import warm
-from nbprod.run.zygote import pid_exists, read_request
+from nbprod.run.zygote import process_running, read_request
 
 log = logging.getLogger("nbprod.run.keeper")
 
@@ -167,35 +167,29 @@ class Keeper:
         self.last_used = time.monotonic()
         self.stopping = ""
 
-    def announced(self) -> bool:
-        """True while the project's announcement is still this keeper's."""
-        try:
-            text = (self.state_dir / warm.ANNOUNCEMENT).read_text("utf-8")
-            return bool(json.loads(text).get("pid") == os.getpid())
-        except (OSError, ValueError, AttributeError):
-            return False
-
     def serve(self) -> str:
         """Answer commands until idle, stopped or replaced; return why it ended."""
         warm.announce(self.state_dir)
         while True:
+            busy = self.kept.busy()
+            if busy:
+                self.last_used = time.monotonic()
             if not self.stopping:
-                if not self.announced():
+                found = warm.read_announcement(self.state_dir)
+                if found is None or found[1] != os.getpid():
                     self.stopping = "another process announced its templates"
                 elif time.monotonic() - self.last_used > self.idle:
                     self.stopping = f"idle for {self.idle / 60:g} min"
                 if self.stopping:
                     # no new command adopts it; the running ones finish
                     warm.withdraw(self.state_dir)
-            if self.stopping and not self.kept.busy():
+            if self.stopping and not busy:
                 return self.stopping
             ready, _, _ = select.select([self.listener], [], [], 0.5)
             if ready:
                 conn, _ = self.listener.accept()
                 with conn, contextlib.suppress(OSError, ValueError):
                     self.answer(conn)
-            if self.kept.busy():
-                self.last_used = time.monotonic()
 
     def answer(self, conn: socket.socket) -> None:
         """Read one request from ``conn`` and reply to it."""
@@ -244,16 +238,12 @@ class Keeper:
                 "ok": False,
                 "reason": "the command runs another Python environment",
             }
-        return {"ok": True, "pid": self.keep_modules(modules)}
-
-    def keep_modules(self, modules: tuple[str, ...]) -> int:
-        """Keep a template for these imports; its pid."""
         self.last_used = time.monotonic()
         known = {t.pid for t in self.kept.templates()}
         template = self.kept.keep(modules)
         if template.pid not in known:
             log.info("template %s started for %s", template.pid, ", ".join(modules))
-        return int(template.pid)
+        return {"ok": True, "pid": template.pid}
 
     def close(self) -> None:
         """Withdraw, close the socket and stop the templates."""
@@ -284,8 +274,6 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     log.info("keeper %s started for %s", os.getpid(), state_dir)
-    for modules in options.get("modules", []):
-        keeper.keep_modules(tuple(modules))
     try:
         reason = keeper.serve()
     finally:
@@ -303,35 +291,15 @@ def announced(state_dir: Path) -> dict[str, Any] | None:
     ``keeper`` is False for a Jupyter server, whose templates serve the
     command line as well but who has no control socket.
     """
-    try:
-        found = json.loads((state_dir / warm.ANNOUNCEMENT).read_text("utf-8"))
-        pid, folder = int(found["pid"]), str(found["folder"])
-    except (OSError, ValueError, KeyError, TypeError):
+    found = warm.read_announcement(state_dir)
+    if found is None:
         return None
-    if not _running(pid):
-        return None
+    folder, pid = found
     keeper = os.path.exists(os.path.join(folder, warm.KEEPER_SOCKET))
     return {"pid": pid, "folder": folder, "keeper": keeper}
 
 
-def _running(pid: int) -> bool:
-    # a keeper is nobody's child once its command ended: whoever adopted it
-    # may leave it a zombie for a while after it exits
-    if not pid_exists(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except OSError:
-        return False
-
-
-def start(
-    state_dir: Path,
-    idle: float,
-    forced: tuple[str, ...],
-    modules: list[tuple[str, ...]] | None = None,
-) -> dict[str, Any]:
+def start(state_dir: Path, idle: float, forced: tuple[str, ...]) -> dict[str, Any]:
     """Start a keeper for the project unless one (or a server) already announced.
 
     Parameters
@@ -342,8 +310,6 @@ def start(
         Seconds without a command after which it exits.
     forced : tuple of str
         ``[tool.nbprod.run] preload``.
-    modules : list of tuple of str, optional
-        Import sets to start templates for at once.
 
     Returns
     -------
@@ -364,7 +330,7 @@ def start(
         if found is not None:
             return {**found, "started": False}
         env = {k: v for k, v in os.environ.items() if k != warm.SHARED_ENV}
-        options = {"idle": idle, "forced": list(forced), "modules": modules or []}
+        options = {"idle": idle, "forced": list(forced)}
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -434,7 +400,7 @@ def stop(state_dir: Path, timeout: float = 60.0) -> dict[str, Any] | None:
             os.path.join(found["folder"], warm.KEEPER_SOCKET), {"op": "stop"}, 10
         )
     deadline = time.monotonic() + timeout
-    while _running(found["pid"]):
+    while process_running(found["pid"]):
         if time.monotonic() > deadline:
             raise KeeperError(
                 f"the warm keeper {found['pid']} is still running kernels",

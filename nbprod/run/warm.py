@@ -52,7 +52,7 @@ from typing import Any
 from nbprod.errors import NotebookError
 from nbprod.files import write_atomic
 from nbprod.notebook.reader import parse_notebook
-from nbprod.run.zygote import THREAD_PINS, pid_exists
+from nbprod.run.zygote import THREAD_PINS, pid_exists, process_running
 
 log = logging.getLogger("nbprod.run.warm")
 
@@ -540,33 +540,46 @@ def announce(state_dir: Path) -> None:
         )
 
 
-def withdraw(state_dir: Path) -> None:
-    """Remove this process's announcement (the server stops)."""
-    path = state_dir / ANNOUNCEMENT
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text("utf-8")).get("pid") == os.getpid():
-            path.unlink()
-
-
-def adopt_announced(state_dir: Path) -> str | None:
-    """Use the templates a live Jupyter server of the project shares; their folder.
+def read_announcement(state_dir: Path) -> tuple[str, int] | None:
+    """The folder and pid the project's announcement names, when safe to follow.
 
     Only a folder of this user's, closed to others, whose announcing process
-    is alive is taken (``NBPROD_WARM_TEMPLATES`` is set to it, for this process
-    and the workers it starts); a process given a folder already keeps it.
+    still runs counts; anything else (nothing announced, a dead or exited
+    announcer, a garbled file) is None.
     """
-    if os.environ.get(SHARED_ENV):
-        return os.environ[SHARED_ENV]
     try:
         announced = json.loads((state_dir / ANNOUNCEMENT).read_text("utf-8"))
         folder, pid = str(announced["folder"]), int(announced["pid"])
         info = os.stat(folder)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not pid_exists(pid):
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not process_running(pid):
         return None
-    os.environ[SHARED_ENV] = folder
-    return folder
+    return folder, pid
+
+
+def withdraw(state_dir: Path) -> None:
+    """Remove this process's announcement (the server or keeper stops)."""
+    found = read_announcement(state_dir)
+    if found is not None and found[1] == os.getpid():
+        with contextlib.suppress(OSError):
+            (state_dir / ANNOUNCEMENT).unlink()
+
+
+def adopt_announced(state_dir: Path) -> str | None:
+    """Use the templates a Jupyter server or keeper of the project shares; their folder.
+
+    The folder of :func:`read_announcement` is taken (``NBPROD_WARM_TEMPLATES``
+    is set to it, for this process and the workers it starts); a process
+    given a folder already keeps it.
+    """
+    if os.environ.get(SHARED_ENV):
+        return os.environ[SHARED_ENV]
+    found = read_announcement(state_dir)
+    if found is None:
+        return None
+    os.environ[SHARED_ENV] = found[0]
+    return found[0]
 
 
 def shared_template_alive(
@@ -662,18 +675,10 @@ class ForkedKernel:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)
-                # reaped by its template as soon as it exits; a zombie
-                # between exit and reaping counts as gone
-                with open(f"/proc/{self.pid}/stat", "rb") as stat:
-                    if stat.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
-                        self.returncode = -1
-            except (ProcessLookupError, FileNotFoundError):
-                self.returncode = -1  # the template reaped it: exit status unknown
-            except PermissionError:
-                pass
+        # reaped by its template as soon as it exits (exit status unknown); a
+        # zombie between exit and reaping counts as gone
+        if self.returncode is None and not process_running(self.pid):
+            self.returncode = -1
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:

@@ -349,6 +349,17 @@ def pid_exists(pid: int) -> bool:
     return True
 
 
+def process_running(pid: int) -> bool:
+    """True while process ``pid`` runs: a zombie (exited, not yet reaped) has ended."""
+    if not pid_exists(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except OSError:
+        return False  # gone between the two looks
+
+
 def _release_inherited_fds() -> None:
     # Point every inherited descriptor (sockets and pipes of the template's
     # own, whatever a preloaded library opened) at /dev/null rather than
