@@ -260,6 +260,42 @@ def test_import_nbprod_is_cheap():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_batch_worker_has_imported_everything_a_run_needs(project, warm):
+    # the forkserver imports nbprod.run.worker_preload once; every worker it
+    # forks then starts its first run with nothing left to import
+    (project / "pyproject.toml").write_text(
+        f'[tool.nbprod]\npackage = "demo"\n[tool.nbprod.run]\nwarm_kernels = {str(warm).lower()}\n'
+    )
+    write_notebook(
+        project / "nb.ipynb", "n = 1", "import nbprod\nnbprod.record('n', n)"
+    )
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import nbprod.run.worker_preload\n"
+        "from nbprod.config import load_config\n"
+        "from nbprod.run import single\n"
+        "from nbprod.run.execute import execute_run\n"
+        "config = load_config('.')\n"
+        "path, nb, typed = single.load_prepared(config, 'nb.ipynb', {'n': 2})\n"
+        "out = Path('out.ipynb').resolve()\n"
+        "record = single.new_record(config, path, typed, out, single.GitState())\n"
+        "spec = single.make_spec(record, path, nb, out, None, None, config)\n"
+        "before = set(sys.modules)\n"
+        "outcome = execute_run(spec)\n"
+        "print(outcome.status, outcome.metrics, (outcome.kernel_start or '')[:6])\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=project
+    )
+    assert result.returncode == 0, result.stderr
+    status, imported = result.stdout.splitlines()
+    assert status == f"succeeded {{'n': 2}} {'warm' if warm else 'normal'}"
+    assert imported == "[]"
+
+
 def test_runs_command_filters_and_errors(project):
     nb = write_notebook(project / "tiny.ipynb", "n = 1", "assert n < 2")
     config = load_config(project)

@@ -167,9 +167,35 @@ def init_local_worker() -> None:
 
 
 def warm_imports() -> None:
-    """Import papermill and nbclient now, so the first run does not pay for it."""
+    """Import and build now what every run needs, so the first run does not pay for it.
+
+    papermill and nbclient; IPython and ipykernel, which jupyter_client imports
+    to look a kernel spec up; the kernel provisioners' entry
+    points, which jupyter_client reads from every installed package once per
+    process; nbformat's schema validator; nbprod's engine, kernel manager and
+    warm provisioner classes.
+    About 0.2 s of a worker's first run otherwise.
+    """
+    import ipykernel.kernelspec  # noqa: F401
+    import IPython.paths  # noqa: F401  (where jupyter_client finds kernel specs)
+    import jupyter_client.kernelspec  # noqa: F401
     import nbclient  # noqa: F401
+    import nbformat
     import papermill.engines  # noqa: F401
+    from jupyter_client.provisioning import KernelProvisionerFactory
+
+    # the warm kernels' import analysis, and the run's metrics
+    import nbprod.notebook.ipython
+    import nbprod.notebook.outputs  # noqa: F401
+    from nbprod.run import warm
+
+    KernelProvisionerFactory.instance()  # a singleton: the entry points, read once
+    # nbformat compiles (and keeps) its schema's validator at the first check
+    nbformat.validate(nbformat.v4.new_notebook())
+    _engine()
+    _kernel_manager_class()
+    _kernel_client_class()
+    warm.provisioner_class()
 
 
 @functools.cache

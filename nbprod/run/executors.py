@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -89,16 +90,17 @@ def start_forkserver() -> Any:
     executor again: once started, it is only looked up).
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        [
-            # nbprod's __init__ defers jsonschema's slow optional import
-            "nbprod.run.liveness",  # the forkserver dies with the batch
-            "nbprod.run.execute",
-            "papermill.engines",
-            "nbclient",
-            "nbformat",
-        ]
-    )
+    preload = [
+        # nbprod's __init__ defers jsonschema's slow optional import
+        "nbprod.run.liveness",  # the forkserver dies with the batch
+        "nbprod.run.worker_preload",  # what every worker's first run needs
+    ]
+    if "nbprod.cli" in sys.modules:
+        # Each worker runs the parent's main script again (Python 3.11's
+        # forkserver cannot preload "__main__": CPython gh-126631); for the
+        # `nbprod` command, that script is one import of nbprod.cli.
+        preload.append("nbprod.cli")
+    context.set_forkserver_preload(preload)
     forkserver.ensure_running()
     return context
 

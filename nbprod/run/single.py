@@ -6,6 +6,7 @@ outcome into a history record), used by the batch driver too.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,8 +63,13 @@ def git_state(folder: Path) -> GitState:
     return GitState(commit, bool(status.stdout.strip()) if status.ok else None)
 
 
+@functools.cache
 def papermill_version() -> str | None:
-    """Return the installed papermill version without importing papermill."""
+    """Return the installed papermill version without importing papermill.
+
+    Read once per process: a batch asks once per run, and reading the
+    package's metadata costs milliseconds each time.
+    """
     try:
         return version("papermill")
     except PackageNotFoundError:
