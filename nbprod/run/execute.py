@@ -170,11 +170,10 @@ def warm_imports() -> None:
     """Import and build now what every run needs, so the first run does not pay for it.
 
     papermill and nbclient; IPython and ipykernel, which jupyter_client imports
-    to look a kernel spec up; the kernel provisioners' entry
-    points, which jupyter_client reads from every installed package once per
-    process; nbformat's schema validator; nbprod's engine, kernel manager and
-    warm provisioner classes.
-    About 0.2 s of a worker's first run otherwise.
+    to look a kernel spec up; the kernel provisioners' entry points, which
+    jupyter_client reads from every installed package once per process;
+    nbformat's schema validator; nbprod's engine, kernel manager and warm
+    provisioner classes. About 0.2 s of a worker's first run otherwise.
     """
     import ipykernel.kernelspec  # noqa: F401
     import IPython.paths  # noqa: F401  (where jupyter_client finds kernel specs)
