@@ -240,9 +240,10 @@ def test_garbage_on_a_control_socket_is_ignored(project):
         os.path.join(state["folder"], warm.template_name(tuple(template["modules"]))),
     ]
     for path in sockets:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(path)
-            conn.sendall(b"not json\n")
+        for garbage in (b"not json\n", b'["json", "but not an object"]\n'):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(path)
+                conn.sendall(garbage)
     # both still answer
     assert warm.request(sockets[1], {"op": "ping"}, 10)["ok"]
     assert as_json("run", "nb.ipynb")["status"] == "succeeded"

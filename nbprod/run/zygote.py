@@ -325,7 +325,7 @@ def read_request(conn: socket.socket) -> dict[str, Any] | None:
     OSError
         When it sends nothing for 10 s.
     ValueError
-        When the line is not JSON.
+        When the line is not a JSON object.
     """
     conn.settimeout(10)
     data = b""
@@ -334,7 +334,10 @@ def read_request(conn: socket.socket) -> dict[str, Any] | None:
         if not chunk:
             return None
         data += chunk
-    request: dict[str, Any] = json.loads(data)
+    request = json.loads(data)
+    if not isinstance(request, dict):
+        # a list or a bare string would fail later, outside the callers' guard
+        raise ValueError(f"a request is a JSON object, not {type(request).__name__}")
     return request
 
 
