@@ -64,14 +64,42 @@ def _owner(row: BatchRow | RunRow) -> Owner | None:
     return Owner(row.owner_host, row.owner_pid, row.owner_started or 0.0)
 
 
+#: how long a connection waits for another one's lock, in seconds
+BUSY_TIMEOUT = 10.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets `nbprod runs` read while a batch writes; the busy timeout makes
     # two writers queue instead of failing with "database is locked"
-    cursor.execute("PRAGMA busy_timeout=10000")  # first: WAL needs a lock
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000:.0f}")
+    # WAL is a property of the file, set once: asking again takes a lock
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put a new database in WAL mode, waiting for the other processes opening it.
+
+    SQLite fails the switch at once with "database is locked" (without its busy
+    handler) while another connection reads the file, which happens when
+    several commands create a new history together: retry until the busy
+    timeout instead.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class HistoryStore:
