@@ -73,7 +73,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets `nbprod runs` read while a batch writes; the busy timeout makes
     # two writers queue instead of failing with "database is locked"
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000:.0f}")
-    # WAL is a property of the file, set once: asking again takes a lock
+    # WAL is a property of the file: only a new file needs the switch
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -83,9 +83,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _switch_to_wal(cursor: Any) -> None:
     """Put a new database in WAL mode, waiting for the other processes opening it.
 
-    SQLite fails the switch at once with "database is locked" (without its busy
-    handler) while another connection reads the file, which happens when
-    several commands create a new history together: retry until the busy
+    When several commands create a new history together, SQLite can fail the
+    switch at once with "database is locked", without waiting through its busy
+    handler as it does for a connection that only reads: retry until the busy
     timeout instead.
     """
     import sqlite3
